@@ -1,0 +1,208 @@
+from django import forms
+from django.contrib import admin, messages
+from django.db.models import Count
+
+from inbox.services import route_unrouted_conversations
+
+from .models import Channel, EntryPoint, EntryPointSettings, PhoneNumber, RoutingException
+from .services import PhoneNumberError, connect_phone_number, set_entry_point_active
+
+
+@admin.register(Channel)
+class ChannelAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "default_inbox", "entry_point_count"]
+    fields = ["kind", "default_inbox"]
+    readonly_fields = ["kind"]
+    list_display_links = None
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("default_inbox")
+            .annotate(entry_point_total=Count("entry_points"))
+        )
+
+    @admin.display(description="Entry Points", ordering="entry_point_total")
+    def entry_point_count(self, channel):
+        return channel.entry_point_total
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        # Default inboxes are chosen in Settings › Entry Points.
+        return False
+
+
+class RoutingExceptionForm(forms.ModelForm):
+    class Meta:
+        model = RoutingException
+        fields = ["entry_point", "inbox"]
+
+
+class RoutingExceptionInline(admin.TabularInline):
+    model = RoutingException
+    form = RoutingExceptionForm
+    extra = 1
+    verbose_name = "Exception"
+    verbose_name_plural = "Exceptions: these entry points go to another inbox instead of the default"
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        channel = getattr(request, "_entry_point_settings_channel", None)
+        if db_field.name == "entry_point" and channel is not None:
+            kwargs["queryset"] = EntryPoint.objects.filter(channel=channel)
+        if db_field.name == "inbox":
+            kwargs["queryset"] = db_field.related_model.objects.order_by("name")
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+class EntryPointInline(admin.TabularInline):
+    model = EntryPoint
+    fields = ["display_name", "kind", "external_id", "active"]
+    readonly_fields = ["display_name", "kind", "external_id"]
+    extra = 0
+    can_delete = False
+    verbose_name_plural = "Entry points of this Channel (untick Active to pause one)"
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(EntryPointSettings)
+class EntryPointSettingsAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "default_inbox", "exception_count", "entry_point_count"]
+    fields = ["default_inbox"]
+    inlines = [RoutingExceptionInline, EntryPointInline]
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("default_inbox")
+            .annotate(
+                exception_total=Count("exceptions", distinct=True),
+                entry_point_total=Count("entry_points", distinct=True),
+            )
+        )
+
+    @admin.display(description="Channel")
+    def __str__(self, channel):
+        return str(channel)
+
+    @admin.display(description="Exceptions", ordering="exception_total")
+    def exception_count(self, channel):
+        return channel.exception_total
+
+    @admin.display(description="Entry points", ordering="entry_point_total")
+    def entry_point_count(self, channel):
+        return channel.entry_point_total
+
+    def get_object(self, request, object_id, from_field=None):
+        channel = super().get_object(request, object_id, from_field)
+        request._entry_point_settings_channel = channel
+        return channel
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "default_inbox":
+            kwargs["queryset"] = db_field.related_model.objects.order_by("name")
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        # A default Inbox just chosen, or an entry point resumed, lets
+        # conversations that waited unrouted find their inbox now.
+        routed = route_unrouted_conversations(form.instance.entry_points.all())
+        if routed:
+            self.message_user(request, f"{routed} waiting conversation(s) were routed.", messages.INFO)
+
+
+@admin.register(PhoneNumber)
+class PhoneNumberAdmin(admin.ModelAdmin):
+    list_display = ["e164", "label", "status", "entry_point", "created_at"]
+    list_filter = ["status"]
+    search_fields = ["e164", "label"]
+    fields = ["e164", "label", "status", "entry_point"]
+    readonly_fields = ["status", "entry_point"]
+    actions = ["connect_to_voice", "connect_to_sms"]
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is not None and obj.status == PhoneNumber.Status.CONNECTED:
+            return ["e164", "status", "entry_point"]
+        return self.readonly_fields
+
+    def _connect(self, request, queryset, kind):
+        for number in queryset:
+            try:
+                entry_point = connect_phone_number(number, kind)
+            except PhoneNumberError as error:
+                self.message_user(request, str(error), messages.ERROR)
+            else:
+                self.message_user(
+                    request, f"{number.e164} is now an Entry Point of {entry_point.channel}.", messages.SUCCESS
+                )
+
+    @admin.action(description="Connect selected held numbers to Voice")
+    def connect_to_voice(self, request, queryset):
+        self._connect(request, queryset, Channel.Kind.VOICE)
+
+    @admin.action(description="Connect selected held numbers to SMS")
+    def connect_to_sms(self, request, queryset):
+        self._connect(request, queryset, Channel.Kind.SMS)
+
+
+@admin.register(EntryPoint)
+class EntryPointAdmin(admin.ModelAdmin):
+    """All entry points across Channels, to find one and pause or resume it."""
+
+    list_display = ["display_name", "channel", "kind", "external_id", "active", "inbox_route"]
+    list_filter = ["channel", "kind", "active"]
+    search_fields = ["display_name", "external_id"]
+    fields = ["display_name", "channel", "kind", "external_id", "active"]
+    readonly_fields = ["channel", "kind", "external_id"]
+    actions = ["pause", "resume"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("channel__default_inbox", "routing_exception__inbox")
+
+    @admin.display(description="Inbox")
+    def inbox_route(self, entry_point):
+        exception = getattr(entry_point, "routing_exception", None)
+        if exception is not None:
+            return f"{exception.inbox} (Exception)"
+        return (
+            f"{entry_point.channel.default_inbox} (default)"
+            if entry_point.channel.default_inbox
+            else "— no default Inbox —"
+        )
+
+    def has_add_permission(self, request):
+        # Entry points are created by connecting an account or a number.
+        return False
+
+    def save_model(self, request, obj, form, change):
+        if "active" in form.changed_data:
+            routed = set_entry_point_active(obj, obj.active)
+            if routed:
+                self.message_user(request, f"{routed} waiting conversation(s) were routed.")
+        super().save_model(request, obj, form, change)
+
+    @admin.action(description="Pause selected entry points")
+    def pause(self, request, queryset):
+        for entry_point in queryset:
+            set_entry_point_active(entry_point, False)
+        self.message_user(request, "Paused. Their messages are kept and routed when you resume them.")
+
+    @admin.action(description="Resume selected entry points")
+    def resume(self, request, queryset):
+        routed = sum(set_entry_point_active(entry_point, True) for entry_point in queryset)
+        self.message_user(request, f"Resumed. {routed} waiting conversation(s) were routed.")

@@ -1,0 +1,57 @@
+from allauth.mfa.utils import is_mfa_enabled
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.utils.http import urlencode
+
+
+class SettingsSite(admin.AdminSite):
+    """The admins' Settings UI at /settings/.
+
+    Only admins (and the product's support staff, who are superusers) may enter,
+    and only after they set up two-factor authentication. Sign-in itself is
+    allauth's, so its rate limits and MFA apply.
+    """
+
+    site_header = "Settings"
+    site_title = "Settings"
+    index_title = "Settings"
+    site_url = "/inbox/"
+    enable_nav_sidebar = True
+
+    def has_permission(self, request):
+        user = request.user
+        return user.is_active and user.is_authenticated and user.is_settings_admin
+
+    def login(self, request, extra_context=None):
+        if request.user.is_authenticated:
+            if not request.user.is_settings_admin:
+                raise PermissionDenied("Settings are for admins only.")
+            return redirect(request.GET.get("next") or reverse("admin:index"))
+        query = urlencode({"next": request.GET.get("next") or reverse("admin:index")})
+        return redirect(f"{reverse('account_login')}?{query}")
+
+    def admin_view(self, view, cacheable=False):
+        inner = super().admin_view(view, cacheable)
+
+        def wrapper(request, *args, **kwargs):
+            user = request.user
+            if user.is_authenticated and user.is_settings_admin and not is_mfa_enabled(user):
+                messages.warning(
+                    request,
+                    "Settings need two-factor authentication. Set up an authenticator app to continue.",
+                )
+                query = urlencode({"next": request.get_full_path()})
+                return redirect(f"{reverse('mfa_activate_totp')}?{query}")
+            return inner(request, *args, **kwargs)
+
+        wrapper.__wrapped__ = inner
+        wrapper.admin_site = self
+        return wrapper
+
+    def get_app_list(self, request, app_label=None):
+        # Present the product's order rather than alphabetical app names.
+        order = {"channels_app": 0, "conversations": 1, "inbox": 2, "account": 8, "mfa": 9}
+        apps = super().get_app_list(request, app_label)
+        return sorted(apps, key=lambda app: order.get(app["app_label"], 5))

@@ -1,0 +1,8 @@
+"""Periodic tasks (celery beat). Each app's safety nets, in one place."""
+
+BEAT_SCHEDULE = {
+    "assign-waiting-conversations": {
+        "task": "inbox.tasks.assign_waiting_conversations_task",
+        "schedule": 60.0,
+    },
+}

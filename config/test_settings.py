@@ -1,0 +1,40 @@
+"""Settings for the test suite: the production settings with fixed test secrets.
+
+DATABASE_URL and CELERY_BROKER_URL come from the environment (CI points them at
+PostgreSQL and Redis); without them the suite uses SQLite and an in-memory broker.
+"""
+
+import os
+
+_TEST_ENV = {
+    "SECRET_KEY": "test-secret-key-not-for-production-0123456789abcdefghijklmnopqrstuvwxyz",
+    "DEBUG": "false",
+    "SECURE_SSL_REDIRECT": "false",
+    "FIELD_ENCRYPTION_KEY": "q0ZC6j2J7y5tG7Q0rL1uQ3WcY9s8m2n4b6v8x0z2A4E=",
+    "META_SANDBOX": "true",
+    "META_SANDBOX_FORCE": "true",
+    "META_APP_ID": "test-app-id",
+    "META_APP_SECRET": "test-app-secret",
+    "META_VERIFY_TOKEN": "test-verify-token",
+    "META_GRAPH_URL": "https://graph.facebook.com",
+    "META_LOGIN_URL": "https://www.facebook.com",
+    "META_GRAPH_VERSION": "v23.0",
+    "SITE_URL": "http://testserver",
+    "ALLOWED_HOSTS": "*",
+    "CELERY_BROKER_URL": os.environ.get("CELERY_BROKER_URL") or "memory://",
+    "LOG_LEVEL": "WARNING",
+}
+for _key, _value in _TEST_ENV.items():
+    os.environ[_key] = _value if _key != "DATABASE_URL" else os.environ.get(_key, _value)
+
+from .settings import *  # noqa: E402,F403
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}  # noqa: F405
+MEDIA_ROOT = VAR_DIR / "test-media"  # noqa: F405
+SESSION_COOKIE_SECURE = False
+CSRF_COOKIE_SECURE = False
+SECURE_HSTS_SECONDS = 0
+# Serve static files straight from the app folders (no collectstatic in tests).
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = True

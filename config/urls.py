@@ -1,0 +1,19 @@
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path
+from django.views.generic import RedirectView
+
+from inbox.views import media
+
+urlpatterns = [
+    path("", RedirectView.as_view(pattern_name="inbox:home", permanent=False)),
+    path("settings/", admin.site.urls),
+    path("accounts/", include("allauth.urls")),
+    path("inbox/", include("inbox.urls")),
+    path("webhooks/", include("channels_app.urls")),
+    # Stored customer media is served to signed-in staff only.
+    path("media/<path:path>", media, name="media"),
+]
+
+if settings.META_SANDBOX:
+    urlpatterns.append(path("sandbox/meta/", include("sandbox.urls")))

@@ -1,0 +1,9 @@
+from celery import shared_task
+
+from .services import assign_waiting_conversations
+
+
+@shared_task
+def assign_waiting_conversations_task():
+    """Safety net: offer unassigned conversations to agents who have room."""
+    return assign_waiting_conversations()

@@ -1,0 +1,162 @@
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+from django.conf import settings
+
+ROOT = Path(__file__).resolve().parent.parent
+REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
+
+
+def _reachable(url, default_port):
+    parsed = urlparse(url)
+    try:
+        with socket.create_connection((parsed.hostname or "127.0.0.1", parsed.port or default_port), timeout=2):
+            return True
+    except OSError:
+        return False
+
+
+def services_status():
+    """Which of PostgreSQL and Redis this test run is configured for and can reach."""
+    database = settings.DATABASES["default"]
+    postgres = database["ENGINE"] == "django.db.backends.postgresql" and _reachable(
+        f"postgres://{database.get('HOST') or '127.0.0.1'}:{database.get('PORT') or 5432}", 5432
+    )
+    broker = settings.CELERY_BROKER_URL
+    redis = broker.startswith("redis://") and _reachable(broker, 6379)
+    return {"postgres": postgres, "redis": redis}
+
+
+def pytest_sessionstart(session):
+    if not REQUIRE_SERVICES:
+        return
+    status = services_status()
+    missing = [name for name, ok in status.items() if not ok]
+    if missing:
+        pytest.exit(
+            f"REQUIRE_SERVICES=1 but {', '.join(missing)} unreachable: set DATABASE_URL=postgres://... and "
+            "CELERY_BROKER_URL=redis://... and start the services.",
+            returncode=3,
+        )
+
+
+@pytest.fixture
+def services():
+    """Skip (or, with REQUIRE_SERVICES=1, fail) a test that needs PostgreSQL and Redis."""
+    status = services_status()
+    if not all(status.values()):
+        message = f"needs PostgreSQL and Redis, have {status}"
+        if REQUIRE_SERVICES:
+            pytest.fail(message)
+        pytest.skip(message)
+    return status
+
+
+@pytest.fixture
+def postgres():
+    if settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+        if REQUIRE_SERVICES:
+            pytest.fail("needs PostgreSQL")
+        pytest.skip("needs PostgreSQL (set DATABASE_URL)")
+
+
+def worker_env(extra=None):
+    """Environment for a subprocess (worker, server) that uses the test database and broker."""
+    from django.db import connection
+
+    database = connection.settings_dict
+    env = dict(os.environ)
+    env.update(
+        DJANGO_SETTINGS_MODULE="config.test_settings",
+        DATABASE_URL=(
+            f"postgres://{database['USER']}:{database.get('PASSWORD') or ''}@{database.get('HOST') or '127.0.0.1'}:"
+            f"{database.get('PORT') or 5432}/{database['NAME']}"
+        ),
+        CELERY_BROKER_URL=settings.CELERY_BROKER_URL,
+        PYTHONPATH=str(ROOT),
+    )
+    env.update(extra or {})
+    return env
+
+
+@pytest.fixture
+def celery_worker_process(services, transactional_db, tmp_path):
+    """A real `celery worker` process on Redis and the test database."""
+    from config.celery import app
+
+    app.control.purge()
+    log_path = tmp_path / "worker.log"
+    with log_path.open("w") as log:
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "config",
+                "worker",
+                "--pool=solo",
+                "--loglevel=INFO",
+                "--without-gossip",
+                "--without-mingle",
+                "--hostname",
+                f"test-{os.getpid()}@%h",
+            ],
+            cwd=ROOT,
+            env=worker_env(),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    deadline = time.monotonic() + 30
+    while "ready" not in log_path.read_text():
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            pytest.fail(f"Celery worker did not start:\n{log_path.read_text()}")
+        time.sleep(0.2)
+    yield process
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
+def wait_for(predicate, timeout=15.0, interval=0.1, message="condition"):
+    """Poll until predicate() is truthy (for work done by another process)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"Timed out waiting for {message}")
+
+
+def totp_code_for(user):
+    from inbox.demo import current_totp_code
+
+    return current_totp_code(user)
+
+
+@pytest.fixture
+def admin_user(db):
+    from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
+
+    from tests.factories import make_admin
+
+    user = make_admin(email="admin@example.test")
+    TOTP.activate(user, generate_totp_secret())
+    return user
+
+
+@pytest.fixture
+def admin_client(client, admin_user):
+    """A client signed in as an admin who has set up two-factor authentication."""
+    client.force_login(admin_user)
+    return client

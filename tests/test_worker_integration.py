@@ -1,0 +1,24 @@
+import pytest
+from django.db import transaction
+
+from inbox.tasks import assign_waiting_conversations_task
+from tests.conftest import wait_for
+from tests.factories import make_available, make_conversation, make_inbox, make_user
+
+pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
+
+
+def test_a_task_enqueued_on_commit_runs_in_a_real_worker_and_changes_the_database(celery_worker_process):
+    agent = make_user()
+    inbox = make_inbox(default=True, members=[agent])
+    make_available(agent)
+    conversation = make_conversation(inbox=inbox)
+
+    with transaction.atomic():
+        transaction.on_commit(assign_waiting_conversations_task.delay)
+
+    def assigned():
+        conversation.refresh_from_db()
+        return conversation.assignee_id == agent.pk
+
+    wait_for(assigned, message="the worker to assign the conversation")
