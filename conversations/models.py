@@ -108,6 +108,13 @@ class Conversation(models.Model):
     def is_closed(self):
         return self.status == self.Status.CLOSED
 
+    @classmethod
+    def touch(cls, conversation_id, **fields):
+        """Mark a conversation changed (the inbox's live updates read `updated_at`)."""
+        now = timezone.now()
+        fields.setdefault("last_activity_at", now)
+        cls.objects.filter(pk=conversation_id).update(updated_at=now, **fields)
+
 
 class TimelineItem(models.Model):
     """Something that happened in a conversation."""

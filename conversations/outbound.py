@@ -2,7 +2,7 @@
 
 Each function writes the timeline item as `queued` and an outbound queue row in
 one transaction, then enqueues the account's drainer on commit. The drainer
-(channels_app.tasks.drain_account) sends in queue order within the rate limit.
+(conversations.tasks.drain_account) sends in queue order within the rate limit.
 """
 
 from celery import current_app
@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from channels_app.models import InstagramAccount, OutboundMessage
 
+from . import signals
 from .models import Conversation, CustomerIdentity, TimelineItem
 
 
@@ -32,7 +33,7 @@ def _account_and_recipient(conversation: Conversation) -> tuple[InstagramAccount
 
 
 def enqueue_drain(account_id: int) -> None:
-    transaction.on_commit(lambda: current_app.send_task("channels_app.tasks.drain_account", args=[account_id]))
+    transaction.on_commit(lambda: current_app.send_task("conversations.tasks.drain_account", args=[account_id]))
 
 
 def _queue(conversation, *, kind, item_kind, author, text="", payload, reply_to=None) -> TimelineItem:
@@ -54,8 +55,10 @@ def _queue(conversation, *, kind, item_kind, author, text="", payload, reply_to=
         OutboundMessage.objects.create(
             account=account, item=item, kind=kind, recipient_id=recipient_id, payload=payload, created_at=now
         )
-        Conversation.objects.filter(pk=conversation.pk).update(last_activity_at=now, updated_at=now)
+        Conversation.touch(conversation.pk)
         enqueue_drain(account.pk)
+        if item_kind == TimelineItem.Kind.AGENT_MESSAGE:
+            signals.agent_message_queued.send(sender=TimelineItem, conversation=conversation, item=item)
     return item
 
 
