@@ -19,19 +19,25 @@ VAR_DIR = BASE_DIR / "var"
 env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
+
+def env_or(name, default):
+    """The variable's value, or `default` when it is unset or empty (as in .env.example)."""
+    return env(name, default="") or default
+
+
 DEBUG = env.bool("DEBUG", default=False)
 
-SECRET_KEY = env("SECRET_KEY", default="")
+SECRET_KEY = env_or("SECRET_KEY", "")
 if not SECRET_KEY:
     if not DEBUG:
         raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off.")
     SECRET_KEY = "insecure-development-key-only-used-with-debug"  # noqa: S105 (DEBUG only)
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
-CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+CSRF_TRUSTED_ORIGINS = [origin for origin in env.list("CSRF_TRUSTED_ORIGINS", default=[]) if origin]
 # Public base URL of this installation: used for the OAuth redirect URI and the
 # webhook URL shown to admins. Empty means "build it from the request".
-SITE_URL = env("SITE_URL", default="").rstrip("/")
+SITE_URL = env_or("SITE_URL", "").rstrip("/")
 
 INSTALLED_APPS = [
     "config.apps.SettingsAdminConfig",
@@ -87,7 +93,7 @@ TEMPLATES = [
 # --- Database -------------------------------------------------------------
 VAR_DIR.mkdir(exist_ok=True)
 DATABASES = {
-    "default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'app.sqlite3'}"),
+    "default": env.db_url_config(env_or("DATABASE_URL", f"sqlite:///{VAR_DIR / 'app.sqlite3'}")),
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets readers work while a writer commits; IMMEDIATE takes the write
@@ -159,7 +165,7 @@ STORAGES = {
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 
 # --- Celery ---------------------------------------------------------------
-CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="filesystem://")
+CELERY_BROKER_URL = env_or("CELERY_BROKER_URL", "filesystem://")
 CELERY_BROKER_TRANSPORT_OPTIONS = {}
 if CELERY_BROKER_URL.startswith("filesystem://"):
     _broker_dir = VAR_DIR / "broker"
@@ -184,7 +190,7 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_TIMEZONE = "UTC"
 
 # --- Secrets at rest ------------------------------------------------------
-FIELD_ENCRYPTION_KEY = env("FIELD_ENCRYPTION_KEY", default="")
+FIELD_ENCRYPTION_KEY = env_or("FIELD_ENCRYPTION_KEY", "")
 if not FIELD_ENCRYPTION_KEY:
     if not DEBUG:
         raise ImproperlyConfigured(
@@ -201,18 +207,18 @@ if META_SANDBOX and not DEBUG and not META_SANDBOX_FORCE:
         "META_SANDBOX=true serves a fake Facebook Login and Graph API; it is refused "
         "with DEBUG off. Set META_SANDBOX_FORCE=true if you really mean it."
     )
-META_APP_ID = env("META_APP_ID", default="sandbox-app" if META_SANDBOX else "")
-META_APP_SECRET = env("META_APP_SECRET", default="sandbox-app-secret" if META_SANDBOX else "")
-META_VERIFY_TOKEN = env("META_VERIFY_TOKEN", default="sandbox-verify-token" if META_SANDBOX else "")
-META_GRAPH_VERSION = env("META_GRAPH_VERSION", default="v23.0")
+META_APP_ID = env_or("META_APP_ID", "sandbox-app" if META_SANDBOX else "")
+META_APP_SECRET = env_or("META_APP_SECRET", "sandbox-app-secret" if META_SANDBOX else "")
+META_VERIFY_TOKEN = env_or("META_VERIFY_TOKEN", "sandbox-verify-token" if META_SANDBOX else "")
+META_GRAPH_VERSION = env_or("META_GRAPH_VERSION", "v23.0")
 # With the sandbox these point at our own /sandbox/meta/ pages; SITE_URL (or
 # http://127.0.0.1:8000) is the base.
 _sandbox_base = (SITE_URL or "http://127.0.0.1:8000") + "/sandbox/meta"
-META_GRAPH_URL = env(
-    "META_GRAPH_URL", default=f"{_sandbox_base}/graph" if META_SANDBOX else "https://graph.facebook.com"
+META_GRAPH_URL = env_or(
+    "META_GRAPH_URL", f"{_sandbox_base}/graph" if META_SANDBOX else "https://graph.facebook.com"
 ).rstrip("/")
-META_LOGIN_URL = env(
-    "META_LOGIN_URL", default=f"{_sandbox_base}/dialog" if META_SANDBOX else "https://www.facebook.com"
+META_LOGIN_URL = env_or(
+    "META_LOGIN_URL", f"{_sandbox_base}/dialog" if META_SANDBOX else "https://www.facebook.com"
 ).rstrip("/")
 META_HTTP_TIMEOUT = env.float("META_HTTP_TIMEOUT", default=10.0)
 META_WEBHOOK_MAX_BYTES = env.int("META_WEBHOOK_MAX_BYTES", default=1_048_576)
