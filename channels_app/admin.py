@@ -45,6 +45,8 @@ class RoutingExceptionForm(forms.ModelForm):
 
 
 class RoutingExceptionInline(admin.TabularInline):
+    """One row per Exception; an entry point can have at most one."""
+
     model = RoutingException
     form = RoutingExceptionForm
     extra = 1
@@ -62,6 +64,7 @@ class RoutingExceptionInline(admin.TabularInline):
 
 class EntryPointInline(admin.TabularInline):
     model = EntryPoint
+    show_change_link = True
     fields = ["display_name", "kind", "external_id", "active"]
     readonly_fields = ["display_name", "kind", "external_id"]
     extra = 0
@@ -105,6 +108,15 @@ class EntryPointSettingsAdmin(admin.ModelAdmin):
         channel = super().get_object(request, object_id, from_field)
         request._entry_point_settings_channel = channel
         return channel
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        channel = self.get_object(request, object_id)
+        extra_context = {**(extra_context or {}), "title": f"Entry Points of the {channel} Channel", "subtitle": None}
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def changelist_view(self, request, extra_context=None):
+        extra_context = {**(extra_context or {}), "title": "Entry Points: choose each Channel's default Inbox"}
+        return super().changelist_view(request, extra_context)
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "default_inbox":
@@ -188,6 +200,10 @@ class EntryPointAdmin(admin.ModelAdmin):
     def has_add_permission(self, request):
         # Entry points are created by connecting an account or a number.
         return False
+
+    def get_model_perms(self, request):
+        # Reached from Settings › Entry Points, not listed twice on the index.
+        return {}
 
     def save_model(self, request, obj, form, change):
         if "active" in form.changed_data:

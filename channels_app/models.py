@@ -26,6 +26,7 @@ class Channel(models.Model):
         null=True,
         blank=True,
         related_name="default_for_channels",
+        verbose_name="default Inbox",
         help_text="Where this Channel's conversations go unless an Exception says otherwise.",
     )
 

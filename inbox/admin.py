@@ -1,3 +1,4 @@
+from allauth.account.models import EmailAddress
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.models import Group
@@ -6,6 +7,9 @@ from .forms import UserAddForm
 from .models import Inbox, InboxMembership, User
 
 admin.site.unregister(Group)
+# Sign-in is by email and password only; allauth's email-address table is not
+# something admins manage.
+admin.site.unregister(EmailAddress)
 
 
 class MembershipInline(admin.TabularInline):
