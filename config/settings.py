@@ -165,7 +165,7 @@ STORAGES = {
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 
 # --- Celery ---------------------------------------------------------------
-CELERY_BROKER_URL = env_or("CELERY_BROKER_URL", "filesystem://")
+CELERY_BROKER_URL = env_or("CELERY_BROKER_URL", "filesystem://localhost//")
 CELERY_BROKER_TRANSPORT_OPTIONS = {}
 if CELERY_BROKER_URL.startswith("filesystem://"):
     _broker_dir = VAR_DIR / "broker"
