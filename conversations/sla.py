@@ -372,3 +372,15 @@ def stop_clock(conversation):
         Conversation.touch(conversation.pk, sla_due_at=None)
     conversation.sla_due_at = None
     return period
+
+
+def overdue_count(inbox=None, now=None) -> int:
+    """Conversations whose reply is overdue right now."""
+    from .models import Conversation
+
+    overdue = Conversation.objects.filter(sla_due_at__lt=now or timezone.now()).exclude(
+        status=Conversation.Status.CLOSED
+    )
+    if inbox is not None:
+        overdue = overdue.filter(inbox=inbox)
+    return overdue.count()
