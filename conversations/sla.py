@@ -272,7 +272,7 @@ def start_clock(conversation, item):
     from .models import Conversation, SlaPeriod
 
     with transaction.atomic():
-        locked = Conversation.objects.select_for_update().select_related("inbox").get(pk=conversation.pk)
+        locked = Conversation.objects.select_for_update(of=("self",)).select_related("inbox").get(pk=conversation.pk)
         if locked.is_closed or locked.inbox is None:
             return None
         running = running_period(locked.pk)
