@@ -179,7 +179,7 @@ class EntryPointAdmin(admin.ModelAdmin):
     list_display = ["display_name", "channel", "kind", "external_id", "active", "inbox_route"]
     list_filter = ["channel", "kind", "active"]
     search_fields = ["display_name", "external_id"]
-    fields = ["display_name", "channel", "kind", "external_id", "active"]
+    fields = ["display_name", "channel", "kind", "external_id", "active", "business_hours"]
     readonly_fields = ["channel", "kind", "external_id"]
     actions = ["pause", "resume"]
 

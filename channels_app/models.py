@@ -78,6 +78,14 @@ class EntryPoint(models.Model):
         default=True,
         help_text="Paused entry points keep inbound messages but do not route them until active again.",
     )
+    business_hours = models.ForeignKey(
+        "conversations.BusinessHours",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="entry_points",
+        help_text="Overrides the Inbox's business hours for conversations from this entry point.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -8,6 +8,7 @@ Defaults are the embedded ones: SQLite and Celery's filesystem broker under
 
 import base64
 import hashlib
+import os
 from pathlib import Path
 
 import environ
@@ -17,7 +18,11 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
 
 env = environ.Env()
-environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+# Variables already in the environment win over .env. ENV_FILE="" reads none
+# (the test suite does that so a developer's .env cannot change it).
+ENV_FILE = os.environ.get("ENV_FILE", str(BASE_DIR / ".env"))
+if ENV_FILE and Path(ENV_FILE).is_file():
+    environ.Env.read_env(ENV_FILE, overwrite=False)
 
 
 def env_or(name, default):

@@ -7,6 +7,7 @@ PostgreSQL and Redis); without them the suite uses SQLite and an in-memory broke
 import os
 
 _TEST_ENV = {
+    "ENV_FILE": "",
     "SECRET_KEY": "test-secret-key-not-for-production-0123456789abcdefghijklmnopqrstuvwxyz",
     "DEBUG": "false",
     "SECURE_SSL_REDIRECT": "false",

@@ -4,3 +4,8 @@ from django.apps import AppConfig
 class ConversationsConfig(AppConfig):
     name = "conversations"
     verbose_name = "Conversations"
+
+    def ready(self):
+        from . import signals
+
+        signals.connect_receivers()

@@ -1,6 +1,9 @@
+import datetime
+
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 
@@ -214,3 +217,289 @@ class CustomerReaction(models.Model):
     reaction = models.CharField(max_length=20, blank=True)
     emoji = models.CharField(max_length=20, blank=True)
     occurred_at = models.DateTimeField(default=timezone.now)
+
+
+def validate_timezone_name(value):
+    """A timezone must be an IANA name the server knows, e.g. Europe/Berlin."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValidationError(
+            f"Unknown timezone “{value}”. Use an IANA name such as Europe/Berlin or America/New_York."
+        ) from None
+
+
+class BusinessHours(models.Model):
+    """A named weekly schedule with holidays, used by an Inbox or an Entry Point."""
+
+    name = models.CharField(max_length=100, unique=True)
+    timezone = models.CharField(
+        max_length=64,
+        default="UTC",
+        validators=[validate_timezone_name],
+        help_text="IANA timezone the hours are in, e.g. Europe/Berlin or America/New_York.",
+    )
+    auto_reply_text = models.TextField(
+        "outside-hours auto-reply",
+        blank=True,
+        help_text=(
+            "Sent once to the first customer message of a conversation that arrives outside these hours. "
+            "Leave empty to send nothing. An auto-reply never counts as an agent reply."
+        ),
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = "Business Hours"
+        verbose_name_plural = "Business Hours"
+
+    def __str__(self):
+        return self.name
+
+    def as_schedule(self):
+        """The plain schedule the time calculations in conversations.sla work on."""
+        from .sla import Schedule
+
+        return Schedule.build(
+            self.timezone,
+            [(i.weekday, i.opens_at, i.closes_at) for i in self.intervals.all()],
+            [h.date for h in self.holidays.all()],
+        )
+
+
+class Weekday(models.IntegerChoices):
+    MONDAY = 0, "Monday"
+    TUESDAY = 1, "Tuesday"
+    WEDNESDAY = 2, "Wednesday"
+    THURSDAY = 3, "Thursday"
+    FRIDAY = 4, "Friday"
+    SATURDAY = 5, "Saturday"
+    SUNDAY = 6, "Sunday"
+
+
+class BusinessHoursInterval(models.Model):
+    """Open from `opens_at` to `closes_at` on a weekday (closes at 00:00 means midnight)."""
+
+    business_hours = models.ForeignKey(BusinessHours, on_delete=models.CASCADE, related_name="intervals")
+    weekday = models.PositiveSmallIntegerField(choices=Weekday.choices)
+    opens_at = models.TimeField("opens")
+    closes_at = models.TimeField("closes", help_text="00:00 means midnight (end of the day).")
+
+    class Meta:
+        ordering = ["weekday", "opens_at"]
+        verbose_name = "opening hours"
+        verbose_name_plural = "Weekly hours"
+        constraints = [
+            models.CheckConstraint(condition=Q(weekday__gte=0, weekday__lte=6), name="interval_weekday_valid"),
+            models.CheckConstraint(
+                condition=Q(closes_at__gt=F("opens_at")) | Q(closes_at=datetime.time(0, 0)),
+                name="interval_closes_after_opens",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.get_weekday_display()} {self.opens_at:%H:%M}–{self.closes_at:%H:%M}"
+
+    @property
+    def closes_at_midnight(self):
+        return self.closes_at == datetime.time(0, 0)
+
+    def clean(self):
+        if self.opens_at is None or self.closes_at is None:
+            return
+        if not self.closes_at_midnight and self.closes_at <= self.opens_at:
+            raise ValidationError(
+                {
+                    "closes_at": (
+                        f"Closes at {self.closes_at:%H:%M}, before it opens at {self.opens_at:%H:%M}. "
+                        "Use 00:00 to close at midnight."
+                    )
+                }
+            )
+
+
+class Holiday(models.Model):
+    """A date the schedule stays closed all day (in the schedule's timezone)."""
+
+    business_hours = models.ForeignKey(BusinessHours, on_delete=models.CASCADE, related_name="holidays")
+    date = models.DateField()
+    name = models.CharField(max_length=100, blank=True)
+
+    class Meta:
+        ordering = ["date"]
+        constraints = [models.UniqueConstraint(fields=["business_hours", "date"], name="unique_holiday_date")]
+
+    def __str__(self):
+        return f"{self.date:%Y-%m-%d} {self.name}".strip()
+
+
+class SlaPeriod(models.Model):
+    """One wait of a customer for an agent's reply (the Conversation SLA clock).
+
+    Started by a customer message when no agent reply is pending; satisfied by an
+    agent's message (queued time); reopened if that message fails; stopped when
+    the conversation closes. At most one is running per conversation.
+    """
+
+    class Kind(models.TextChoices):
+        FIRST = "first", "First response"
+        NEXT = "next", "Next response"
+
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="sla_periods")
+    inbox = models.ForeignKey("inbox.Inbox", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    started_at = models.DateTimeField()
+    due_at = models.DateTimeField()
+    satisfied_at = models.DateTimeField(null=True, blank=True)
+    satisfied_by = models.ForeignKey(TimelineItem, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    stopped_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["started_at", "id"]
+        indexes = [models.Index(fields=["inbox", "started_at"])]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["conversation"],
+                condition=Q(satisfied_at__isnull=True, stopped_at__isnull=True),
+                name="one_running_sla_period_per_conversation",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} due {self.due_at:%Y-%m-%d %H:%M} in {self.conversation_id}"
+
+    @property
+    def running(self):
+        return self.satisfied_at is None and self.stopped_at is None
+
+
+class SlaReport(Conversation):
+    """Settings › Conversation SLA report (a page, not a table of its own)."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "Conversation SLA report"
+        verbose_name_plural = "Conversation SLA report"
+
+
+class Rule(models.Model):
+    """When a customer message matches all the conditions, do all the actions."""
+
+    class WordsMatch(models.TextChoices):
+        CONTAINS = "contains", "Message text contains any of the words"
+        WHOLE_WORD = "whole_word", "Message text matches any of the words as a whole word"
+
+    class Hours(models.TextChoices):
+        ANY = "", "Any time"
+        WITHIN = "within", "Within business hours"
+        OUTSIDE = "outside", "Outside business hours"
+
+    name = models.CharField(max_length=100)
+    position = models.PositiveIntegerField(default=0, help_text="Rules run from the lowest position up.")
+    active = models.BooleanField(default=True)
+
+    # Conditions: all that are set must hold.
+    channel = models.ForeignKey(
+        "channels_app.Channel", on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    entry_point = models.ForeignKey(
+        "channels_app.EntryPoint", on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    inbox = models.ForeignKey("inbox.Inbox", on_delete=models.CASCADE, null=True, blank=True, related_name="+")
+    first_message_only = models.BooleanField(
+        "first message of a conversation", default=False, help_text="Only the message that opens a conversation."
+    )
+    words = models.CharField(
+        max_length=500, blank=True, help_text="Comma-separated words or phrases, case does not matter."
+    )
+    words_match = models.CharField(
+        "how words match", max_length=12, choices=WordsMatch.choices, default=WordsMatch.CONTAINS
+    )
+    customer_is_new = models.BooleanField(
+        default=False, help_text="Only customers writing their first conversation ever."
+    )
+    hours = models.CharField("business hours", max_length=10, choices=Hours.choices, blank=True, default=Hours.ANY)
+    business_hours = models.ForeignKey(
+        BusinessHours,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name="schedule",
+        help_text="The schedule for the business-hours condition; empty uses the conversation's own.",
+    )
+
+    # Actions, done in this order.
+    note_text = models.TextField("add a note", blank=True)
+    auto_reply_text = models.TextField(
+        "send auto-reply", blank=True, help_text="Never counts as an agent reply for the Conversation SLA."
+    )
+    move_to_inbox = models.ForeignKey("inbox.Inbox", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    assign_to = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name="assign to agent",
+    )
+    close = models.BooleanField("close the conversation", default=False)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    CONDITION_FIELDS = ["channel", "entry_point", "inbox", "first_message_only", "words", "customer_is_new", "hours"]
+    ACTION_FIELDS = ["note_text", "auto_reply_text", "move_to_inbox", "assign_to", "close"]
+
+    class Meta:
+        ordering = ["position", "id"]
+
+    def __str__(self):
+        return self.name
+
+    def word_list(self):
+        return [word.strip().lower() for word in self.words.split(",") if word.strip()]
+
+    def has_condition(self):
+        return any(getattr(self, name) for name in self.CONDITION_FIELDS if name != "words") or bool(self.word_list())
+
+    def has_action(self):
+        return bool(
+            self.note_text.strip()
+            or self.auto_reply_text.strip()
+            or self.move_to_inbox_id
+            or self.assign_to_id
+            or self.close
+        )
+
+    def clean(self):
+        errors = []
+        if not self.has_condition():
+            errors.append(
+                "Add at least one condition (for example a Channel or words), so the rule does not run on "
+                "every message."
+            )
+        if not self.has_action():
+            errors.append("Add at least one action: a note, an auto-reply, a move, an assignment or close.")
+        if self.words.strip() and not self.word_list():
+            errors.append("The words field has only commas; write at least one word.")
+        if errors:
+            raise ValidationError(errors)
+
+
+class RuleFiring(models.Model):
+    """A rule ran its actions for a message; unique, so a rule fires at most once per message."""
+
+    rule = models.ForeignKey(Rule, on_delete=models.CASCADE, related_name="firings")
+    item = models.ForeignKey(TimelineItem, on_delete=models.CASCADE, related_name="rule_firings")
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="rule_firings")
+    fired_at = models.DateTimeField(default=timezone.now, db_index=True)
+    outcome = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-fired_at"]
+        constraints = [models.UniqueConstraint(fields=["rule", "item"], name="rule_fires_once_per_message")]
+
+    def __str__(self):
+        return f"{self.rule} on item {self.item_id}"

@@ -27,7 +27,11 @@ class InboxAdmin(admin.ModelAdmin):
     search_fields = ["name"]
     fieldsets = [
         (None, {"fields": ["name", "channel"]}),
-        ("Conversation SLA", {"fields": ["first_response_minutes", "next_response_minutes"]}),
+        (
+            "Conversation SLA",
+            {"fields": ["first_response_minutes", "next_response_minutes", "sla_business_hours_only"]},
+        ),
+        ("Business Hours", {"fields": ["business_hours"]}),
     ]
     inlines = [MembershipInline]
 

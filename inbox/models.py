@@ -96,6 +96,19 @@ class Inbox(models.Model):
         default=120,
         help_text="Conversation SLA: minutes to reply to each later customer message.",
     )
+    business_hours = models.ForeignKey(
+        "conversations.BusinessHours",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="inboxes",
+        help_text="Outside these hours the first customer message gets the schedule's auto-reply.",
+    )
+    sla_business_hours_only = models.BooleanField(
+        "count SLA in business hours only",
+        default=False,
+        help_text="Count the Conversation SLA targets only while the business hours are open.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

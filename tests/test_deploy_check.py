@@ -4,6 +4,7 @@ import sys
 from tests.conftest import ROOT
 
 PRODUCTION_ENV = {
+    "ENV_FILE": "",
     "DEBUG": "false",
     "SECRET_KEY": "a-production-like-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEFGH",
     "FIELD_ENCRYPTION_KEY": "q0ZC6j2J7y5tG7Q0rL1uQ3WcY9s8m2n4b6v8x0z2A4E=",

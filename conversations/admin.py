@@ -1,0 +1,340 @@
+"""Settings › Conversations: Business Hours, Rules and the Conversation SLA report."""
+
+import datetime
+from zoneinfo import available_timezones
+
+from django import forms
+from django.contrib import admin
+from django.core.exceptions import ValidationError
+from django.db.models import Count, Q
+from django.template.response import TemplateResponse
+from django.utils import timezone
+from django.utils.html import format_html_join
+
+from inbox.models import Inbox, User
+
+from . import sla
+from .models import BusinessHours, BusinessHoursInterval, Holiday, Rule, SlaReport, Weekday
+
+MIDNIGHT = datetime.time(0, 0)
+
+
+class TimezoneInput(forms.TextInput):
+    """A text box that suggests IANA timezone names (the model validates the value)."""
+
+    template_name = "conversations/timezone_input.html"
+
+    def get_context(self, name, value, attrs):
+        context = super().get_context(name, value, {**(attrs or {}), "list": "timezone-names"})
+        context["timezones"] = sorted(available_timezones())
+        return context
+
+
+class BusinessHoursForm(forms.ModelForm):
+    class Meta:
+        model = BusinessHours
+        fields = ["name", "timezone", "auto_reply_text"]
+        widgets = {
+            "timezone": TimezoneInput(attrs={"autocomplete": "off"}),
+            "auto_reply_text": forms.Textarea(attrs={"rows": 3}),
+        }
+
+
+def _minutes(value: datetime.time, end=False) -> int:
+    if end and value == MIDNIGHT:
+        return 24 * 60
+    return value.hour * 60 + value.minute
+
+
+class IntervalFormSet(forms.BaseInlineFormSet):
+    def clean(self):
+        super().clean()
+        by_day = {}
+        for form in self.forms:
+            data = getattr(form, "cleaned_data", None)
+            if not data or data.get("DELETE") or form.errors:
+                continue
+            if data.get("weekday") is None or not data.get("opens_at") or data.get("closes_at") is None:
+                continue
+            by_day.setdefault(data["weekday"], []).append((data["opens_at"], data["closes_at"]))
+        problems = []
+        for weekday, intervals in sorted(by_day.items()):
+            intervals.sort(key=lambda pair: _minutes(pair[0]))
+            for (opens_a, closes_a), (opens_b, closes_b) in zip(intervals, intervals[1:], strict=False):
+                if _minutes(closes_a, end=True) > _minutes(opens_b):
+                    problems.append(
+                        f"{Weekday(weekday).label}: {opens_a:%H:%M}–{closes_a:%H:%M} overlaps "
+                        f"{opens_b:%H:%M}–{closes_b:%H:%M}. Merge them into one interval or fix the times."
+                    )
+        if problems:
+            raise ValidationError(problems)
+
+
+class IntervalForm(forms.ModelForm):
+    class Meta:
+        model = BusinessHoursInterval
+        fields = ["weekday", "opens_at", "closes_at"]
+        widgets = {
+            "opens_at": forms.TimeInput(format="%H:%M", attrs={"placeholder": "09:00", "size": 6}),
+            "closes_at": forms.TimeInput(format="%H:%M", attrs={"placeholder": "17:00", "size": 6}),
+        }
+
+
+class IntervalInline(admin.TabularInline):
+    model = BusinessHoursInterval
+    form = IntervalForm
+    formset = IntervalFormSet
+    extra = 1
+    verbose_name = "interval"
+    verbose_name_plural = "Weekly hours (when agents are in; 00:00 as closing time means midnight)"
+
+
+class HolidayInline(admin.TabularInline):
+    model = Holiday
+    extra = 1
+    verbose_name_plural = "Holidays (closed all day, in the schedule's timezone)"
+
+
+def weekly_summary(business_hours) -> str:
+    """“Mon–Fri 09:00–17:00; Sat 10:00–14:00” from the intervals."""
+    by_hours = {}
+    for interval in business_hours.intervals.all():
+        by_hours.setdefault((interval.opens_at, interval.closes_at), []).append(interval.weekday)
+    parts = []
+    for (opens, closes), days in sorted(by_hours.items(), key=lambda item: (min(item[1]), item[0][0])):
+        names = [Weekday(day).label[:3] for day in sorted(set(days))]
+        consecutive = sorted(set(days)) == list(range(min(days), max(days) + 1))
+        label = f"{names[0]}–{names[-1]}" if consecutive and len(names) > 2 else ", ".join(names)
+        parts.append(f"{label} {opens:%H:%M}–{'24:00' if closes == MIDNIGHT else f'{closes:%H:%M}'}")
+    return "; ".join(parts)
+
+
+@admin.register(BusinessHours)
+class BusinessHoursAdmin(admin.ModelAdmin):
+    form = BusinessHoursForm
+    list_display = ["name", "timezone", "hours", "holiday_count", "used_by", "has_auto_reply"]
+    search_fields = ["name"]
+    inlines = [IntervalInline, HolidayInline]
+    fieldsets = [
+        (None, {"fields": ["name", "timezone"]}),
+        ("Outside hours", {"fields": ["auto_reply_text"]}),
+    ]
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .prefetch_related("intervals")
+            .annotate(
+                holiday_total=Count("holidays", distinct=True),
+                inbox_total=Count("inboxes", distinct=True),
+                entry_point_total=Count("entry_points", distinct=True),
+            )
+        )
+
+    @admin.display(description="Weekly hours")
+    def hours(self, business_hours):
+        return weekly_summary(business_hours) or "Never open"
+
+    @admin.display(description="Holidays", ordering="holiday_total")
+    def holiday_count(self, business_hours):
+        return business_hours.holiday_total
+
+    @admin.display(description="Used by")
+    def used_by(self, business_hours):
+        parts = []
+        if business_hours.inbox_total:
+            parts.append(f"{business_hours.inbox_total} inbox{'es' if business_hours.inbox_total != 1 else ''}")
+        if business_hours.entry_point_total:
+            total = business_hours.entry_point_total
+            parts.append(f"{total} entry point{'s' if total != 1 else ''}")
+        return ", ".join(parts) or "—"
+
+    @admin.display(description="Auto-reply", boolean=True)
+    def has_auto_reply(self, business_hours):
+        return bool(business_hours.auto_reply_text.strip())
+
+
+class RuleForm(forms.ModelForm):
+    class Meta:
+        model = Rule
+        fields = [
+            "name",
+            "position",
+            "active",
+            *Rule.CONDITION_FIELDS,
+            "words_match",
+            "business_hours",
+            *Rule.ACTION_FIELDS,
+        ]
+        widgets = {
+            "note_text": forms.Textarea(attrs={"rows": 2}),
+            "auto_reply_text": forms.Textarea(attrs={"rows": 3}),
+        }
+
+
+@admin.register(Rule)
+class RuleAdmin(admin.ModelAdmin):
+    form = RuleForm
+    list_display = ["position", "name", "active", "conditions", "actions_done", "fired_last_7_days"]
+    list_display_links = ["name"]
+    list_editable = ["position", "active"]
+    list_filter = ["active"]
+    search_fields = ["name", "words"]
+    ordering = ["position", "id"]
+    fieldsets = [
+        (None, {"fields": ["name", "position", "active"]}),
+        (
+            "Conditions (all that you set must hold)",
+            {
+                "fields": [
+                    "channel",
+                    "entry_point",
+                    "inbox",
+                    "first_message_only",
+                    ("words", "words_match"),
+                    "customer_is_new",
+                    ("hours", "business_hours"),
+                ]
+            },
+        ),
+        (
+            "Actions (done in this order)",
+            {"fields": ["note_text", "auto_reply_text", "move_to_inbox", "assign_to", "close"]},
+        ),
+    ]
+
+    def get_queryset(self, request):
+        week_ago = timezone.now() - datetime.timedelta(days=7)
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("channel", "entry_point", "inbox", "move_to_inbox", "assign_to", "business_hours")
+            .annotate(fired_total=Count("firings", filter=Q(firings__fired_at__gte=week_ago)))
+        )
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name in ("inbox", "move_to_inbox"):
+            kwargs["queryset"] = Inbox.objects.order_by("name")
+        if db_field.name == "assign_to":
+            kwargs["queryset"] = User.objects.filter(is_active=True).order_by("first_name", "email")
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    @admin.display(description="When")
+    def conditions(self, rule):
+        parts = []
+        if rule.channel_id:
+            parts.append(f"Channel is {rule.channel}")
+        if rule.entry_point_id:
+            parts.append(f"Entry Point is {rule.entry_point}")
+        if rule.inbox_id:
+            parts.append(f"Inbox is {rule.inbox}")
+        if rule.first_message_only:
+            parts.append("first message of a conversation")
+        if rule.word_list():
+            how = "matches" if rule.words_match == Rule.WordsMatch.WHOLE_WORD else "contains"
+            parts.append(f"text {how} {', '.join(rule.word_list())}")
+        if rule.customer_is_new:
+            parts.append("customer is new")
+        if rule.hours:
+            parts.append(rule.get_hours_display().lower())
+        return format_html_join("", "<div>{}</div>", ((part,) for part in parts))
+
+    @admin.display(description="Then")
+    def actions_done(self, rule):
+        parts = []
+        if rule.note_text.strip():
+            parts.append("add a note")
+        if rule.auto_reply_text.strip():
+            parts.append("send auto-reply")
+        if rule.move_to_inbox_id:
+            parts.append(f"move to {rule.move_to_inbox}")
+        if rule.assign_to_id:
+            parts.append(f"assign to {rule.assign_to}")
+        if rule.close:
+            parts.append("close")
+        return format_html_join("", "<div>{}</div>", ((part,) for part in parts))
+
+    @admin.display(description="Fired in the last 7 days", ordering="fired_total")
+    def fired_last_7_days(self, rule):
+        return rule.fired_total
+
+
+def format_wait(value: datetime.timedelta | None) -> str:
+    if value is None:
+        return "—"
+    minutes = round(value.total_seconds() / 60)
+    if minutes < 60:
+        return f"{minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 24:
+        return f"{hours} h {minutes:02d} min"
+    days, hours = divmod(hours, 24)
+    return f"{days} d {hours} h"
+
+
+class ReportFilterForm(forms.Form):
+    days = forms.TypedChoiceField(
+        choices=[(7, "Last 7 days"), (14, "Last 14 days"), (30, "Last 30 days"), (90, "Last 90 days")],
+        coerce=int,
+        initial=14,
+        required=False,
+    )
+    inbox = forms.ModelChoiceField(queryset=Inbox.objects.order_by("name"), required=False, empty_label="All inboxes")
+
+
+@admin.register(SlaReport)
+class SlaReportAdmin(admin.ModelAdmin):
+    """A report page rather than a list: per Inbox and day, response times and SLA met."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def changelist_view(self, request, extra_context=None):
+        if not self.has_view_or_change_permission(request):
+            from django.core.exceptions import PermissionDenied
+
+            raise PermissionDenied
+        form = ReportFilterForm(request.GET or None)
+        days, inbox = 14, None
+        if form.is_valid():
+            days = form.cleaned_data["days"] or 14
+            inbox = form.cleaned_data["inbox"]
+        rows = sla.report(days=days, inbox=inbox)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": "Conversation SLA report",
+            "form": form,
+            "days": days,
+            "rows": [
+                {
+                    "row": row,
+                    "median": format_wait(row.first_response_median),
+                    "p90": format_wait(row.first_response_p90),
+                }
+                for row in rows
+            ],
+            "totals": _totals(rows),
+            "overdue_now": sla.overdue_count(inbox),
+            **(extra_context or {}),
+        }
+        return TemplateResponse(request, "admin/conversations/sla_report.html", context)
+
+
+def _totals(rows):
+    met = sum(row.met for row in rows)
+    missed = sum(row.missed for row in rows)
+    return {
+        "conversations": sum(row.conversations for row in rows),
+        "first_responses": sum(row.first_responses for row in rows),
+        "met": met,
+        "missed": missed,
+        "met_percent": round(100 * met / (met + missed), 1) if met + missed else None,
+    }

@@ -1,0 +1,45 @@
+"""Helpers for the SLA, Business Hours and Rules tests."""
+
+import datetime
+
+from conversations import signals
+from conversations.models import BusinessHours, BusinessHoursInterval, Holiday, TimelineItem
+from tests.factories import make_conversation, make_customer, make_instagram_account, make_item
+
+
+def make_business_hours(
+    timezone="UTC",
+    days=(0, 1, 2, 3, 4),
+    opens=datetime.time(9),
+    closes=datetime.time(17),
+    holidays=(),
+    auto_reply_text="",
+    name=None,
+):
+    business_hours = BusinessHours.objects.create(
+        name=name or f"Hours {BusinessHours.objects.count() + 1}", timezone=timezone, auto_reply_text=auto_reply_text
+    )
+    for weekday in days:
+        BusinessHoursInterval.objects.create(
+            business_hours=business_hours, weekday=weekday, opens_at=opens, closes_at=closes
+        )
+    for date in holidays:
+        Holiday.objects.create(business_hours=business_hours, date=date, name="Holiday")
+    return business_hours
+
+
+def make_instagram_conversation(inbox, customer=None, entry_point=None, **fields):
+    """A conversation whose entry point can send (an Instagram account and the customer's IGSID)."""
+    entry_point = entry_point or make_instagram_account().entry_point
+    customer = customer or make_customer(entry_point)
+    return make_conversation(inbox=inbox, entry_point=entry_point, customer=customer, **fields)
+
+
+def receive(conversation, text="Hello", conversation_created=False, **fields):
+    """Store a customer message and announce it the way the inbound path does."""
+    item = make_item(conversation, TimelineItem.Kind.CUSTOMER_MESSAGE, text=text, **fields)
+    signals.customer_message_received.send(
+        sender=TimelineItem, conversation=conversation, item=item, conversation_created=conversation_created
+    )
+    conversation.refresh_from_db()
+    return item
