@@ -122,7 +122,7 @@ def with_preview(conversations):
     return conversations.select_related("customer", "entry_point", "assignee", "inbox").annotate(
         preview_text=Subquery(last_item.values("text")[:1]),
         preview_kind=Subquery(last_item.values("kind")[:1]),
-        preview_direction=Subquery(last_item.values("direction")[:1]),
+        preview_deleted=Subquery(last_item.values("deleted_by_customer")[:1]),
     )
 
 
