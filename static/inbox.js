@@ -29,7 +29,8 @@
       event.preventDefault();
       var form = target.form;
       var submitter = form.querySelector(composerMode(form) === "note" ? ".send-note" : ".send-reply");
-      if (submitter && !submitter.disabled && target.value.trim()) { form.requestSubmit(submitter); }
+      // A click (not requestSubmit) so that htmx honours the button's formaction.
+      if (submitter && !submitter.disabled && target.value.trim()) { submitter.click(); }
       return;
     }
     if (event.key === "Escape" && typing(target)) { target.blur(); return; }
