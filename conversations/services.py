@@ -59,7 +59,7 @@ def _agent_name(user) -> str:
 
 
 def _locked(conversation: Conversation) -> Conversation:
-    return Conversation.objects.select_for_update().select_related("inbox", "assignee").get(pk=conversation.pk)
+    return Conversation.objects.select_for_update(of=("self",)).select_related("inbox", "assignee").get(pk=conversation.pk)
 
 
 def record_status_change(conversation: Conversation, agent, text: str, **metadata) -> TimelineItem:
