@@ -1,17 +1,310 @@
+"""The agents' browser inbox at /inbox/.
+
+Views parse the request, find the conversation among the agent's Inboxes (404
+otherwise), call one service and render. Actions are POSTs (CSRF-checked);
+with htmx they answer the re-rendered conversation pane, without it they
+redirect back to the conversation.
+"""
+
 import mimetypes
+from datetime import datetime
 from pathlib import Path
 
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import FileResponse, Http404
-from django.shortcuts import render
+from django.http import FileResponse, Http404, HttpResponse, HttpResponseBadRequest
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils._os import safe_join
+from django.views.decorators.http import require_GET, require_POST
+
+from channels_app.models import Channel
+from conversations import outbound
+from conversations import services as conversation_services
+from conversations.models import Attachment, TimelineItem
+from conversations.services import ActionRefused, messaging_window
+
+from . import conversation_list as listing
+from .models import AgentAvailability, Inbox, User
+from .services import set_availability
+from .timeline import conversation_items, other_conversations
+
+
+def _list_state(request):
+    inbox_ids = listing.member_inbox_ids(request.user)
+    params = request.GET if request.method == "GET" else request.POST
+    return inbox_ids, listing.ListQuery.from_params(params, inbox_ids)
+
+
+def _availability(user, inboxes):
+    """Each Channel the agent works in, with their availability there."""
+    channels = {inbox.channel_id: inbox.channel for inbox in inboxes}
+    statuses = dict(
+        AgentAvailability.objects.filter(user=user, channel_id__in=channels).values_list("channel_id", "status")
+    )
+    return [
+        {"channel": channel, "available": statuses.get(channel_id) == AgentAvailability.Status.AVAILABLE}
+        for channel_id, channel in sorted(channels.items())
+    ]
+
+
+def _list_context(request, inbox_ids, query, open_conversation=None):
+    page = listing.conversation_page(request.user, query, inbox_ids)
+    shown = [conversation.pk for conversation in page.object_list]
+    if open_conversation is not None:
+        shown.append(open_conversation.pk)
+    return {
+        "inboxes": list(listing.member_inboxes(request.user)),
+        "page_obj": page,
+        "query": query,
+        "filters": listing.FILTERS,
+        "counts": listing.counts(request.user, query.scope(inbox_ids)),
+        "shown_ids": ",".join(str(pk) for pk in shown),
+        "open_conversation": open_conversation,
+    }
+
+
+def _conversation_context(request, conversation, *, query=None, draft="", note_mode=False, error=""):
+    visible = listing.visible_conversations(request.user)
+    window = messaging_window(conversation)
+    return {
+        "conversation": conversation,
+        "timeline": conversation_items(conversation),
+        "other_conversations": other_conversations(conversation, visible),
+        "window": window,
+        "members": User.objects.filter(memberships__inbox_id=conversation.inbox_id, is_active=True),
+        "transfer_inboxes": Inbox.objects.filter(channel_id=conversation.inbox.channel_id).exclude(
+            pk=conversation.inbox_id
+        ),
+        "query": query or listing.ListQuery(),
+        "draft": draft,
+        "note_mode": note_mode or (not window.can_reply and not conversation.is_closed),
+        "error": error,
+        "retry_available": hasattr(outbound, "retry"),
+    }
+
+
+def _page(request, conversation=None):
+    inbox_ids, query = _list_state(request)
+    context = _list_context(request, inbox_ids, query, conversation)
+    context.update(
+        availability=_availability(request.user, context["inboxes"]),
+        cursor=listing.latest_change(request.user, inbox_ids).isoformat(),
+    )
+    if conversation is not None:
+        context.update(_conversation_context(request, conversation, query=query))
+    return render(request, "inbox/inbox.html", context)
 
 
 @login_required
+@require_GET
 def home(request):
-    inboxes = request.user.inboxes.order_by("name")
-    return render(request, "inbox/home.html", {"inboxes": inboxes})
+    return _page(request)
+
+
+@login_required
+@require_GET
+def conversation_detail(request, pk):
+    return _page(request, listing.get_visible_conversation(request.user, pk))
+
+
+@login_required
+@require_GET
+def conversation_items_view(request, pk):
+    """Items of a conversation: an older one of the customer's, or earlier ones of this one."""
+    conversation = listing.get_visible_conversation(request.user, pk)
+    try:
+        before = int(request.GET.get("before") or 0) or None
+    except ValueError:
+        return HttpResponseBadRequest("before must be an item id")
+    return render(
+        request,
+        "inbox/_items.html",
+        {"conversation": conversation, "timeline": conversation_items(conversation, before=before), "readonly": True},
+    )
+
+
+def _after_action(request, conversation, *, error="", draft="", note_mode=False, success=""):
+    """Answer an action: the re-rendered pane for htmx, a redirect otherwise."""
+    if request.htmx:
+        conversation.refresh_from_db()
+        if conversation.inbox_id not in listing.member_inbox_ids(request.user):
+            return render(request, "inbox/_gone.html", {"conversation": conversation, "message": success})
+        context = _conversation_context(request, conversation, draft=draft, note_mode=note_mode, error=error)
+        return render(request, "inbox/_conversation.html", context)
+    if error:
+        messages.error(request, error)
+    elif success:
+        messages.success(request, success)
+    if conversation.inbox_id is None or conversation.inbox_id not in listing.member_inbox_ids(request.user):
+        return redirect("inbox:home")
+    return redirect("inbox:conversation", pk=conversation.pk)
+
+
+@login_required
+@require_POST
+def reply(request, pk):
+    conversation = listing.get_visible_conversation(request.user, pk)
+    text = request.POST.get("text", "")
+    error = ""
+    if conversation.is_closed:
+        error = "This conversation is closed. Reopen it to reply."
+    elif not messaging_window(conversation).can_reply:
+        error = "Instagram allows no reply more than 7 days after the customer's last message. Add a note instead."
+    else:
+        try:
+            outbound.send_reply(conversation, request.user, text)
+        except outbound.SendRefused as refused:
+            error = str(refused)
+    return _after_action(request, conversation, error=error, draft=text if error else "")
+
+
+@login_required
+@require_POST
+def like(request, pk, item_pk):
+    conversation = listing.get_visible_conversation(request.user, pk)
+    item = get_object_or_404(TimelineItem, pk=item_pk, conversation=conversation)
+    error = ""
+    if TimelineItem.objects.filter(reply_to=item, kind=TimelineItem.Kind.AGENT_LIKE).exists():
+        error = "This message is already liked."
+    else:
+        try:
+            outbound.send_like(item, request.user)
+        except outbound.SendRefused as refused:
+            error = str(refused)
+    return _after_action(request, conversation, error=error)
+
+
+@login_required
+@require_POST
+def note(request, pk):
+    conversation = listing.get_visible_conversation(request.user, pk)
+    text = request.POST.get("text", "")
+    try:
+        conversation_services.add_note(conversation, request.user, text)
+    except ActionRefused as refused:
+        return _after_action(request, conversation, error=str(refused), draft=text, note_mode=True)
+    return _after_action(request, conversation, note_mode=True)
+
+
+@login_required
+@require_POST
+def assign(request, pk):
+    conversation = listing.get_visible_conversation(request.user, pk)
+    choice = request.POST.get("assignee", "")
+    if choice == "me":
+        assignee = request.user
+    elif choice:
+        assignee = User.objects.filter(pk=choice if choice.isdigit() else 0).first()
+        if assignee is None:
+            return _after_action(request, conversation, error="Choose a member of this inbox.")
+    else:
+        assignee = None
+    try:
+        conversation_services.assign_conversation(conversation, request.user, assignee)
+    except ActionRefused as refused:
+        return _after_action(request, conversation, error=str(refused))
+    return _after_action(request, conversation)
+
+
+@login_required
+@require_POST
+def transfer(request, pk):
+    conversation = listing.get_visible_conversation(request.user, pk)
+    inbox_id = request.POST.get("inbox", "")
+    inbox = Inbox.objects.filter(pk=inbox_id if inbox_id.isdigit() else 0).first()
+    if inbox is None:
+        return _after_action(request, conversation, error="Choose the inbox to transfer to.")
+    try:
+        conversation_services.transfer_conversation(conversation, request.user, inbox)
+    except ActionRefused as refused:
+        return _after_action(request, conversation, error=str(refused))
+    return _after_action(request, conversation, success=f"Transferred to the {inbox} inbox.")
+
+
+@login_required
+@require_POST
+def close(request, pk):
+    conversation = listing.get_visible_conversation(request.user, pk)
+    try:
+        conversation_services.close_conversation(conversation, request.user)
+    except ActionRefused as refused:
+        return _after_action(request, conversation, error=str(refused))
+    return _after_action(request, conversation)
+
+
+@login_required
+@require_POST
+def reopen(request, pk):
+    conversation = listing.get_visible_conversation(request.user, pk)
+    try:
+        conversation_services.reopen_conversation(conversation, request.user)
+    except ActionRefused as refused:
+        return _after_action(request, conversation, error=str(refused))
+    return _after_action(request, conversation)
+
+
+@login_required
+@require_POST
+def retry(request, pk, item_pk):
+    conversation = listing.get_visible_conversation(request.user, pk)
+    item = get_object_or_404(TimelineItem, pk=item_pk, conversation=conversation)
+    retry_send = getattr(outbound, "retry", None)
+    if retry_send is None:
+        return _after_action(request, conversation, error="Retrying a failed message is not available yet.")
+    if item.delivery_status != TimelineItem.Delivery.FAILED:
+        return _after_action(request, conversation, error="Only a failed message can be retried.")
+    try:
+        retry_send(item, request.user)
+    except outbound.SendRefused as refused:
+        return _after_action(request, conversation, error=str(refused))
+    return _after_action(request, conversation)
+
+
+@login_required
+@require_POST
+def availability(request):
+    channel = get_object_or_404(Channel, pk=request.POST.get("channel") or 0, inboxes__memberships__user=request.user)
+    status = request.POST.get("status")
+    if status not in AgentAvailability.Status.values:
+        return HttpResponseBadRequest("status must be available or away")
+    set_availability(request.user, channel, status)
+    inboxes = list(listing.member_inboxes(request.user))
+    if request.htmx:
+        return render(request, "inbox/_availability.html", {"availability": _availability(request.user, inboxes)})
+    return redirect(request.POST.get("next") or "inbox:home")
+
+
+@login_required
+@require_GET
+def changes(request):
+    """Live updates: 204 when nothing changed since the cursor, else the parts that did."""
+    try:
+        cursor = datetime.fromisoformat(request.GET.get("since", ""))
+    except ValueError:
+        return HttpResponseBadRequest("since must be an ISO 8601 timestamp")
+    if cursor.tzinfo is None:
+        return HttpResponseBadRequest("since must include a time zone")
+    shown = [int(pk) for pk in request.GET.get("shown", "").split(",") if pk.isdigit()][:100]
+    inbox_ids, query = _list_state(request)
+    found = listing.changes_since(cursor, query.scope(inbox_ids), shown)
+    if found is None:
+        return HttpResponse(status=204)
+    open_id = request.GET.get("open", "")
+    open_conversation = None
+    open_changed = open_id.isdigit() and int(open_id) in found.conversation_ids
+    if open_changed:
+        open_conversation = (
+            listing.visible_conversations(request.user)
+            .select_related("customer", "entry_point", "inbox", "assignee")
+            .filter(pk=open_id)
+            .first()
+        )
+    context = _list_context(request, inbox_ids, query, open_conversation)
+    context.update(cursor=found.cursor.isoformat(), open_id=open_id, open_changed=open_changed)
+    if open_conversation is not None:
+        context.update(_conversation_context(request, open_conversation, query=query))
+    return render(request, "inbox/_changes.html", context)
 
 
 @login_required
@@ -22,6 +315,14 @@ def media(request, path):
     except Exception:
         raise Http404 from None
     if not full_path.is_file():
+        raise Http404
+    # Media of a conversation is for the members of its inbox (and admins).
+    attachment = Attachment.objects.filter(file=path).values("item__conversation__inbox_id").first()
+    if (
+        attachment
+        and not request.user.is_settings_admin
+        and attachment["item__conversation__inbox_id"] not in listing.member_inbox_ids(request.user)
+    ):
         raise Http404
     content_type, _ = mimetypes.guess_type(full_path.name)
     response = FileResponse(full_path.open("rb"), content_type=content_type or "application/octet-stream")

@@ -1,0 +1,187 @@
+"""What agents do to a conversation: notes, assignment, transfer, close, reopen.
+
+Each action runs in one transaction on a locked conversation row, records a
+status change in the timeline where the conversation's state changes, and
+calls `Conversation.touch` so that every open inbox page sees it.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.db import transaction
+from django.utils import timezone
+
+from . import signals
+from .models import Conversation, TimelineItem
+
+# Meta's messaging windows: a standard reply within 24 hours of the customer's
+# last message; with the HUMAN_AGENT tag up to 7 days; nothing after that.
+STANDARD_WINDOW = timedelta(hours=24)
+HUMAN_AGENT_WINDOW = timedelta(days=7)
+
+
+class ActionRefused(Exception):
+    """The action cannot be done; the message is meant for the agent."""
+
+
+@dataclass(frozen=True)
+class MessagingWindow:
+    """Whether a reply can reach the customer now, and how."""
+
+    state: str  # "open", "human_agent" or "closed"
+    last_customer_message_at: datetime | None
+    closes_at: datetime | None
+
+    OPEN = "open"
+    HUMAN_AGENT = "human_agent"
+    CLOSED = "closed"
+
+    @property
+    def can_reply(self):
+        return self.state != self.CLOSED
+
+
+def messaging_window(conversation: Conversation, now: datetime | None = None) -> MessagingWindow:
+    """The customer's messaging window for this conversation, from their last message."""
+    now = now or timezone.now()
+    last = conversation.last_customer_message_at
+    if last is None:
+        return MessagingWindow(MessagingWindow.CLOSED, None, None)
+    if now < last + STANDARD_WINDOW:
+        return MessagingWindow(MessagingWindow.OPEN, last, last + STANDARD_WINDOW)
+    if now < last + HUMAN_AGENT_WINDOW:
+        return MessagingWindow(MessagingWindow.HUMAN_AGENT, last, last + HUMAN_AGENT_WINDOW)
+    return MessagingWindow(MessagingWindow.CLOSED, last, last + HUMAN_AGENT_WINDOW)
+
+
+def _agent_name(user) -> str:
+    return str(user) if user is not None else "Someone"
+
+
+def _locked(conversation: Conversation) -> Conversation:
+    return (
+        Conversation.objects.select_for_update(of=("self",)).select_related("inbox", "assignee").get(pk=conversation.pk)
+    )
+
+
+def record_status_change(conversation: Conversation, agent, text: str, **metadata) -> TimelineItem:
+    """Audit a change of the conversation's state in its timeline."""
+    now = timezone.now()
+    return TimelineItem.objects.create(
+        conversation=conversation,
+        entry_point_id=conversation.entry_point_id,
+        kind=TimelineItem.Kind.STATUS_CHANGE,
+        direction=TimelineItem.Direction.INTERNAL,
+        author=agent,
+        text=text,
+        occurred_at=now,
+        created_at=now,
+        metadata=metadata,
+    )
+
+
+def add_note(conversation: Conversation, agent, text: str) -> TimelineItem:
+    """An internal note for the team; never sent to the customer."""
+    text = (text or "").strip()
+    if not text:
+        raise ActionRefused("Write the note first.")
+    now = timezone.now()
+    with transaction.atomic():
+        item = TimelineItem.objects.create(
+            conversation=conversation,
+            entry_point_id=conversation.entry_point_id,
+            kind=TimelineItem.Kind.NOTE,
+            direction=TimelineItem.Direction.INTERNAL,
+            author=agent,
+            text=text,
+            occurred_at=now,
+            created_at=now,
+        )
+        Conversation.touch(conversation.pk)
+    return item
+
+
+def assign_conversation(conversation: Conversation, agent, assignee) -> Conversation:
+    """Assign to a member of the conversation's inbox (`assignee=None` unassigns)."""
+    with transaction.atomic():
+        locked = _locked(conversation)
+        if assignee is not None and not locked.inbox.memberships.filter(user=assignee, user__is_active=True).exists():
+            raise ActionRefused(f"{assignee} is not a member of the {locked.inbox} inbox.")
+        if locked.assignee_id == (assignee.pk if assignee else None):
+            return locked
+        if assignee is None:
+            text = f"{_agent_name(agent)} unassigned the conversation"
+        elif assignee == agent:
+            text = f"{_agent_name(agent)} took the conversation"
+        else:
+            text = f"{_agent_name(agent)} assigned the conversation to {assignee}"
+        locked.assignee = assignee
+        locked.save(update_fields=["assignee", "updated_at"])
+        record_status_change(locked, agent, text, change="assigned", assignee_id=assignee.pk if assignee else None)
+        Conversation.touch(locked.pk)
+    return locked
+
+
+def transfer_conversation(conversation: Conversation, agent, inbox) -> Conversation:
+    """Move the conversation to another Inbox of the same Channel, unassigned there."""
+    with transaction.atomic():
+        locked = _locked(conversation)
+        if inbox.pk == locked.inbox_id:
+            raise ActionRefused(f"The conversation is already in the {inbox} inbox.")
+        if locked.inbox is not None and inbox.channel_id != locked.inbox.channel_id:
+            raise ActionRefused(f"The {inbox} inbox serves another Channel.")
+        previous = locked.inbox
+        locked.inbox = inbox
+        locked.assignee = None
+        locked.save(update_fields=["inbox", "assignee", "updated_at"])
+        record_status_change(
+            locked,
+            agent,
+            f"{_agent_name(agent)} transferred the conversation from {previous} to {inbox}",
+            change="transferred",
+            from_inbox_id=previous.pk if previous else None,
+            to_inbox_id=inbox.pk,
+        )
+        Conversation.touch(locked.pk)
+    return locked
+
+
+def close_conversation(conversation: Conversation, agent) -> Conversation:
+    """Close the conversation; the customer's next message opens a new one."""
+    with transaction.atomic():
+        locked = _locked(conversation)
+        if locked.is_closed:
+            raise ActionRefused("The conversation is already closed.")
+        now = timezone.now()
+        locked.status = Conversation.Status.CLOSED
+        locked.closed_at = now
+        locked.save(update_fields=["status", "closed_at", "updated_at"])
+        record_status_change(locked, agent, f"{_agent_name(agent)} closed the conversation", change="closed")
+        Conversation.touch(locked.pk)
+        signals.conversation_closed.send(sender=Conversation, conversation=locked, by=agent)
+    return locked
+
+
+def reopen_conversation(conversation: Conversation, agent) -> Conversation:
+    """Reopen a closed conversation, unless the customer already has another one open there."""
+    with transaction.atomic():
+        locked = _locked(conversation)
+        if not locked.is_closed:
+            raise ActionRefused("The conversation is not closed.")
+        other = (
+            Conversation.objects.filter(customer_id=locked.customer_id, entry_point_id=locked.entry_point_id)
+            .exclude(status=Conversation.Status.CLOSED)
+            .exclude(pk=locked.pk)
+            .first()
+        )
+        if other is not None:
+            raise ActionRefused(
+                f"The customer already has an open conversation at this entry point (#{other.pk}); continue there."
+            )
+        locked.status = Conversation.Status.OPEN
+        locked.closed_at = None
+        locked.save(update_fields=["status", "closed_at", "updated_at"])
+        record_status_change(locked, agent, f"{_agent_name(agent)} reopened the conversation", change="reopened")
+        Conversation.touch(locked.pk)
+        signals.conversation_reopened.send(sender=Conversation, conversation=locked, by=agent)
+    return locked

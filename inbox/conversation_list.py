@@ -1,0 +1,196 @@
+"""What an agent sees in the browser inbox: their conversations, counts and changes.
+
+Every query starts from `visible_conversations(user)`: an agent sees the
+conversations of the Inboxes they are a member of, nothing else.
+"""
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from django.core.paginator import Paginator
+from django.db.models import Count, Exists, F, OuterRef, Q, Subquery
+from django.shortcuts import get_object_or_404
+
+from conversations.models import Conversation, TimelineItem
+
+from .models import Inbox
+
+PAGE_SIZE = 25
+FILTERS = {
+    "all": "All open",
+    "mine": "Mine",
+    "unassigned": "Unassigned",
+    "closed": "Closed",
+}
+DEFAULT_FILTER = "all"
+# The cursor before anything happened: every conversation is newer.
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# Items that make the list's "last message" preview.
+PREVIEW_KINDS = [
+    TimelineItem.Kind.CUSTOMER_MESSAGE,
+    TimelineItem.Kind.AGENT_MESSAGE,
+    TimelineItem.Kind.AUTO_REPLY,
+    TimelineItem.Kind.STORY_MENTION,
+    TimelineItem.Kind.STORY_REPLY,
+    TimelineItem.Kind.OTHER_AUTOMATION,
+]
+
+
+def member_inbox_ids(user) -> list[int]:
+    return list(user.memberships.values_list("inbox_id", flat=True))
+
+
+def visible_conversations(user, inbox_ids=None):
+    """Conversations in the user's Inboxes (optionally narrowed to some of them)."""
+    ids = member_inbox_ids(user) if inbox_ids is None else inbox_ids
+    return Conversation.objects.filter(inbox_id__in=ids)
+
+
+def get_visible_conversation(user, pk) -> Conversation:
+    """The conversation if it is in one of the user's Inboxes, else 404."""
+    return get_object_or_404(
+        visible_conversations(user).select_related("customer", "entry_point", "inbox", "assignee"), pk=pk
+    )
+
+
+@dataclass(frozen=True)
+class ListQuery:
+    """The list an agent is looking at: filter, search, inbox scope and page."""
+
+    filter: str = DEFAULT_FILTER
+    q: str = ""
+    inbox: int | None = None
+    page: int = 1
+
+    @classmethod
+    def from_params(cls, params, inbox_ids):
+        filter_name = params.get("filter") or DEFAULT_FILTER
+        if filter_name not in FILTERS:
+            filter_name = DEFAULT_FILTER
+        try:
+            inbox = int(params.get("inbox") or 0) or None
+        except ValueError:
+            inbox = None
+        if inbox not in inbox_ids:
+            inbox = None
+        try:
+            page = max(1, int(params.get("page") or 1))
+        except ValueError:
+            page = 1
+        return cls(filter=filter_name, q=(params.get("q") or "").strip()[:100], inbox=inbox, page=page)
+
+    def scope(self, inbox_ids):
+        return [self.inbox] if self.inbox else inbox_ids
+
+    def params(self, **overrides) -> dict:
+        values = {"filter": self.filter, "q": self.q, "inbox": self.inbox or "", "page": self.page}
+        values.update(overrides)
+        return {key: value for key, value in values.items() if value not in ("", None, 1, DEFAULT_FILTER)}
+
+
+def filtered_conversations(user, query: ListQuery, inbox_ids):
+    conversations = visible_conversations(user, query.scope(inbox_ids))
+    if query.filter == "closed":
+        conversations = conversations.filter(status=Conversation.Status.CLOSED)
+    else:
+        conversations = conversations.exclude(status=Conversation.Status.CLOSED)
+        if query.filter == "mine":
+            conversations = conversations.filter(assignee=user)
+        elif query.filter == "unassigned":
+            conversations = conversations.filter(assignee__isnull=True)
+    if query.q:
+        text_match = TimelineItem.objects.filter(conversation_id=OuterRef("pk"), text__icontains=query.q)
+        conversations = conversations.filter(
+            Q(customer__name__icontains=query.q)
+            | Q(customer__username__icontains=query.q.lstrip("@"))
+            | Exists(text_match)
+        )
+    return conversations
+
+
+def ordered(conversations, query: ListQuery):
+    if query.filter == "closed":
+        return conversations.order_by("-closed_at", "-id")
+    # The most urgent first: SLA due soonest, then the oldest.
+    return conversations.order_by(F("sla_due_at").asc(nulls_last=True), "opened_at", "id")
+
+
+def with_preview(conversations):
+    last_item = TimelineItem.objects.filter(conversation_id=OuterRef("pk"), kind__in=PREVIEW_KINDS).order_by(
+        "-occurred_at", "-id"
+    )
+    return conversations.select_related("customer", "entry_point", "assignee", "inbox").annotate(
+        preview_text=Subquery(last_item.values("text")[:1]),
+        preview_kind=Subquery(last_item.values("kind")[:1]),
+        preview_deleted=Subquery(last_item.values("deleted_by_customer")[:1]),
+    )
+
+
+def conversation_page(user, query: ListQuery, inbox_ids):
+    """One page of the list, most urgent first, with each row's last message."""
+    conversations = ordered(filtered_conversations(user, query, inbox_ids), query)
+    paginator = Paginator(with_preview(conversations), PAGE_SIZE)
+    return paginator.get_page(query.page)
+
+
+@dataclass(frozen=True)
+class Counts:
+    open: int
+    waiting: int
+    mine: int
+    unassigned: int
+    # Conversations that wait for this agent's reply: theirs or nobody's, with
+    # a Conversation SLA running.
+    awaiting_me: int
+
+
+def counts(user, inbox_ids) -> Counts:
+    """The header's counts in one query."""
+    active = ~Q(status=Conversation.Status.CLOSED)
+    values = (
+        Conversation.objects.filter(inbox_id__in=inbox_ids)
+        .filter(active)
+        .aggregate(
+            open=Count("pk", filter=Q(status=Conversation.Status.OPEN)),
+            waiting=Count("pk", filter=Q(status=Conversation.Status.WAITING)),
+            mine=Count("pk", filter=Q(assignee=user)),
+            unassigned=Count("pk", filter=Q(assignee__isnull=True)),
+            awaiting_me=Count("pk", filter=(Q(assignee=user) | Q(assignee__isnull=True)) & Q(sla_due_at__isnull=False)),
+        )
+    )
+    return Counts(**values)
+
+
+def latest_change(user, inbox_ids) -> datetime:
+    """The cursor for live updates: the newest `updated_at` among the user's conversations."""
+    newest = (
+        Conversation.objects.filter(inbox_id__in=inbox_ids).order_by("-updated_at").values_list("updated_at", flat=True)
+    ).first()
+    return newest or EPOCH
+
+
+@dataclass(frozen=True)
+class Changes:
+    cursor: datetime
+    conversation_ids: set[int]
+
+
+def changes_since(cursor: datetime, inbox_ids, shown_ids=()) -> Changes | None:
+    """What changed after the cursor in these Inboxes, or among conversations on screen.
+
+    Conversations on screen are included so that one moved out of the agent's
+    inboxes disappears too. One indexed query; None when nothing changed.
+    """
+    rows = list(
+        Conversation.objects.filter(updated_at__gt=cursor)
+        .filter(Q(inbox_id__in=inbox_ids) | Q(pk__in=list(shown_ids)))
+        .order_by("updated_at")
+        .values_list("pk", "updated_at")[:500]
+    )
+    if not rows:
+        return None
+    return Changes(cursor=max(updated_at for _, updated_at in rows), conversation_ids={pk for pk, _ in rows})
+
+
+def member_inboxes(user):
+    return Inbox.objects.filter(memberships__user=user).select_related("channel").order_by("name")

@@ -1,0 +1,99 @@
+"""Small presentation helpers for the inbox templates."""
+
+from datetime import timedelta
+
+from django import template
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import urlencode
+
+register = template.Library()
+
+AVATAR_TONES = 6
+SLA_SOON = timedelta(minutes=15)
+
+
+@register.simple_tag
+def list_url(query, path="", **overrides):
+    """The current list (filter, search, inbox, page) with some values changed."""
+    if "filter" in overrides or "q" in overrides or "inbox" in overrides:
+        overrides.setdefault("page", 1)
+    params = query.params(**overrides)
+    return f"{path}?{urlencode(params)}" if params else (path or "?")
+
+
+@register.simple_tag
+def conversation_href(conversation, query):
+    url = reverse("inbox:conversation", args=[conversation.pk])
+    params = query.params()
+    return f"{url}?{urlencode(params)}" if params else url
+
+
+@register.filter
+def initials(customer):
+    words = [word for word in (customer.name or customer.username or "?").replace("@", "").split() if word]
+    return "".join(word[0] for word in words[:2]).upper() or "?"
+
+
+@register.filter
+def avatar_tone(pk):
+    return f"tone-{(pk or 0) % AVATAR_TONES}"
+
+
+@register.filter
+def short_duration(value):
+    """A compact age like 45s, 12m, 3h, 2d."""
+    if value is None:
+        return ""
+    seconds = max(0, int((timezone.now() - value).total_seconds()))
+    if seconds < 60:
+        return f"{seconds}s"
+    if seconds < 3600:
+        return f"{seconds // 60}m"
+    if seconds < 86400:
+        return f"{seconds // 3600}h"
+    return f"{seconds // 86400}d"
+
+
+def _compact(delta: timedelta) -> str:
+    minutes = int(abs(delta.total_seconds()) // 60)
+    if minutes < 60:
+        return f"{max(minutes, 1)}m"
+    if minutes < 60 * 24:
+        return f"{minutes // 60}h {minutes % 60:02d}m" if minutes % 60 else f"{minutes // 60}h"
+    return f"{minutes // (60 * 24)}d"
+
+
+@register.simple_tag
+def sla_state(conversation):
+    """The Conversation SLA badge: overdue, due soon, due, or nothing."""
+    due = conversation.sla_due_at
+    if due is None or conversation.is_closed:
+        return None
+    left = due - timezone.now()
+    if left <= timedelta(0):
+        return {"tone": "overdue", "label": f"Overdue {_compact(left)}", "due": due}
+    tone = "soon" if left <= SLA_SOON else "due"
+    return {"tone": tone, "label": f"Due in {_compact(left)}", "due": due}
+
+
+@register.filter
+def media_url(file_field):
+    return reverse("media", kwargs={"path": file_field.name}) if file_field else ""
+
+
+@register.filter
+def is_image(attachment):
+    return attachment.kind in ("image", "story_mention", "story", "share") or attachment.content_type.startswith(
+        "image/"
+    )
+
+
+@register.filter
+def is_video(attachment):
+    return attachment.kind in ("video", "reel", "ig_reel") or attachment.content_type.startswith("video/")
+
+
+@register.inclusion_tag("inbox/_channel_icon.html")
+def channel_icon(entry_point):
+    return {"kind": entry_point.kind, "label": entry_point.get_kind_display()}

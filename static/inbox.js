@@ -1,0 +1,83 @@
+// Keyboard shortcuts and the composer's Enter-to-send: the few things htmx cannot do.
+(function () {
+  "use strict";
+
+  function timeline() { return document.getElementById("timeline"); }
+  function scrollTimelineToEnd() { var t = timeline(); if (t) { t.scrollTop = t.scrollHeight; } }
+  function nearEnd() { var t = timeline(); return !t || t.scrollHeight - t.scrollTop - t.clientHeight < 80; }
+
+  function composerMode(form) {
+    var checked = form.querySelector("input[name=mode]:checked");
+    return checked ? checked.value : "reply";
+  }
+
+  function syncComposer(form) {
+    if (!form) { return; }
+    var note = composerMode(form) === "note";
+    form.classList.toggle("note-mode", note);
+    var text = form.querySelector("textarea");
+    if (text) { text.placeholder = note ? text.dataset.notePlaceholder : text.dataset.replyPlaceholder; }
+  }
+
+  function typing(target) {
+    return target.closest("input, textarea, select, [contenteditable]") !== null;
+  }
+
+  document.addEventListener("keydown", function (event) {
+    var target = event.target;
+    if (target.id === "composer-text" && event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+      event.preventDefault();
+      var form = target.form;
+      var submitter = form.querySelector(composerMode(form) === "note" ? ".send-note" : ".send-reply");
+      // A click (not requestSubmit) so that htmx honours the button's formaction.
+      if (submitter && !submitter.disabled && target.value.trim()) { submitter.click(); }
+      return;
+    }
+    if (event.key === "Escape" && typing(target)) { target.blur(); return; }
+    if (typing(target) || event.metaKey || event.ctrlKey || event.altKey) { return; }
+    if (event.key === "j" || event.key === "k") {
+      var rows = Array.prototype.slice.call(document.querySelectorAll(".conv-row"));
+      if (!rows.length) { return; }
+      var current = rows.findIndex(function (row) { return row.classList.contains("is-active"); });
+      var next = current === -1 ? 0 : current + (event.key === "j" ? 1 : -1);
+      if (next >= 0 && next < rows.length) { event.preventDefault(); rows[next].click(); }
+    } else if (event.key === "r") {
+      var text = document.getElementById("composer-text");
+      if (text) {
+        event.preventDefault();
+        var reply = text.form.querySelector("input[name=mode][value=reply]");
+        if (reply && !reply.disabled) { reply.checked = true; syncComposer(text.form); }
+        text.focus();
+      }
+    }
+  });
+
+  document.addEventListener("change", function (event) {
+    if (event.target.name === "mode") { syncComposer(event.target.form); }
+  });
+
+  // Live updates replace the timeline's items: keep the reader's place unless
+  // they were at the end, where new messages should come into view.
+  var followEnd = true;
+  document.addEventListener("htmx:oobBeforeSwap", function (event) {
+    if (event.detail.target && event.detail.target.id === "timeline-items") { followEnd = nearEnd(); }
+  });
+  document.addEventListener("htmx:oobAfterSwap", function (event) {
+    if (event.detail.target && event.detail.target.id === "timeline-items" && followEnd) { scrollTimelineToEnd(); }
+  });
+  document.addEventListener("htmx:afterSettle", function (event) {
+    var target = event.detail.target;
+    if (target && (target.id === "conversation-pane" || target.tagName === "BODY")) {
+      scrollTimelineToEnd();
+      syncComposer(document.getElementById("composer"));
+      if (target.id === "conversation-pane") {
+        var text = document.getElementById("composer-text");
+        if (text && !text.value) { text.focus(); }
+      }
+    }
+  });
+  document.addEventListener("DOMContentLoaded", function () {
+    scrollTimelineToEnd();
+    syncComposer(document.getElementById("composer"));
+  });
+})();

@@ -1,0 +1,105 @@
+"""An agent works a conversation in Chromium; an agent of another inbox never sees it."""
+
+import os
+import re
+
+import pytest
+from django.utils import timezone
+
+from conversations.models import Conversation, TimelineItem
+from inbox.services import route_conversation
+from tests import factories
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+PASSWORD = "pw-for-tests-123"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
+
+
+@pytest.fixture
+def browser():
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        executable = "/usr/bin/chromium" if os.path.exists("/usr/bin/chromium") else None
+        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+def sign_in(browser, live_server, email):
+    page = browser.new_page()
+    page.set_default_timeout(5000)
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.fill("input[name=login]", email)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(re.compile(r".*/inbox/.*"))
+    return page
+
+
+def customer_writes(entry_point, text):
+    """What the inbound path does: a conversation routed to its inbox with the customer's message."""
+    customer = factories.make_customer(entry_point, name="Maya Lopez", username="mayalopez")
+    now = timezone.now()
+    conversation = Conversation.objects.create(customer=customer, entry_point=entry_point, last_customer_message_at=now)
+    route_conversation(conversation)
+    factories.make_item(conversation, text=text, external_id="mid.e2e.1", occurred_at=now)
+    Conversation.touch(conversation.pk)
+    return conversation
+
+
+def test_agent_works_a_conversation_live(browser, live_server):
+    from playwright.sync_api import expect
+
+    agent = factories.make_user(email="ada@example.test", password=PASSWORD)
+    factories.make_inbox(name="Support", default=True, members=[agent])
+    entry_point = factories.make_entry_point(display_name="@acmeshoes")
+    factories.make_instagram_account(entry_point)
+    outsider = factories.make_user(email="ben@example.test", password=PASSWORD)
+    factories.make_inbox(name="Other", members=[outsider])
+
+    page = sign_in(browser, live_server, agent.email)
+    expect(page.locator(".list-empty")).to_contain_text("All caught up")
+    page.get_by_test_id("available-messaging").click()
+    expect(page.get_by_test_id("available-messaging")).to_have_attribute("aria-pressed", "true")
+
+    conversation = customer_writes(entry_point, "Where is my order?")
+    row = page.locator(f".conv-row[data-conversation='{conversation.pk}']")
+    expect(row).to_contain_text("Where is my order?")
+    conversation.refresh_from_db()
+    assert conversation.assignee == agent
+
+    row.click()
+    expect(page.locator(".conv-head h1")).to_have_text("Maya Lopez")
+    page.get_by_test_id("composer-text").fill("It ships today!")
+    page.get_by_test_id("composer-text").press("Enter")
+    reply = page.locator(".msg.kind-agent_message").last
+    expect(reply).to_contain_text("It ships today!")
+    expect(reply.locator(".delivery")).to_contain_text("Queued")
+
+    item = TimelineItem.objects.get(conversation=conversation, kind=TimelineItem.Kind.AGENT_MESSAGE)
+    TimelineItem.objects.filter(pk=item.pk).update(delivery_status="sent", external_id="mid.sent.1")
+    Conversation.touch(conversation.pk)
+    expect(page.get_by_test_id(f"delivery-{item.pk}")).to_contain_text("Sent")
+
+    message = TimelineItem.objects.get(external_id="mid.e2e.1")
+    page.get_by_test_id(f"like-{message.pk}").click()
+    expect(page.locator(f"#item-{message.pk} .liked")).to_be_visible()
+
+    page.locator(".composer-tab", has_text="Note").click()
+    page.get_by_test_id("composer-text").fill("Customer is a VIP")
+    page.get_by_test_id("composer-text").press("Enter")
+    expect(page.locator(".msg.kind-note")).to_contain_text("Customer is a VIP")
+
+    page.get_by_test_id("close").click()
+    expect(page.get_by_test_id("conversation-status")).to_have_text("Closed")
+    conversation.refresh_from_db()
+    assert conversation.status == "closed"
+
+    other = sign_in(browser, live_server, outsider.email)
+    expect(other.locator(".list-empty")).to_be_visible()
+    assert "Maya Lopez" not in other.content()
+    response = other.goto(f"{live_server.url}/inbox/c/{conversation.pk}/")
+    assert response.status == 404
