@@ -222,3 +222,6 @@ class EntryPointAdmin(admin.ModelAdmin):
     def resume(self, request, queryset):
         routed = sum(set_entry_point_active(entry_point, True) for entry_point in queryset)
         self.message_user(request, f"Resumed. {routed} waiting conversation(s) were routed.")
+
+
+from . import webhook_admin  # noqa: E402,F401

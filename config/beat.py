@@ -5,4 +5,8 @@ BEAT_SCHEDULE = {
         "task": "inbox.tasks.assign_waiting_conversations_task",
         "schedule": 60.0,
     },
+    "sweep-webhook-events": {
+        "task": "channels_app.tasks.sweep_webhook_events",
+        "schedule": 30.0,
+    },
 }

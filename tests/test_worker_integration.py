@@ -22,3 +22,21 @@ def test_a_task_enqueued_on_commit_runs_in_a_real_worker_and_changes_the_databas
         return conversation.assignee_id == agent.pk
 
     wait_for(assigned, message="the worker to assign the conversation")
+
+
+def test_a_webhook_posted_to_the_app_becomes_a_conversation_through_a_real_worker(celery_worker_process, client):
+    from conversations.models import Conversation
+    from tests.factories import make_entry_point, make_instagram_account
+    from tests.meta_payloads import IG_ACCOUNT_ID, load, post_webhook
+
+    make_inbox("Instagram", default=True)
+    make_instagram_account(make_entry_point(external_id=IG_ACCOUNT_ID))
+
+    response = post_webhook(client, load("text_message"))
+
+    assert response.status_code == 200
+    conversation = wait_for(
+        lambda: Conversation.objects.filter(items__text="Hi, where is my order?").first(),
+        message="the worker to create the conversation",
+    )
+    assert conversation.inbox.name == "Instagram"

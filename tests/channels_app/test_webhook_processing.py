@@ -1,0 +1,396 @@
+import json
+import threading
+from datetime import UTC, datetime, timedelta
+from unittest import mock
+
+import pytest
+import responses
+from django.db import connection
+from django.utils import timezone
+
+from channels_app import webhooks
+from channels_app.models import AccountEvent, OutboundMessage, WebhookEvent
+from conversations.inbound import UNSUPPORTED_TEXT, fetch_profile
+from conversations.models import Attachment, Conversation, Customer, CustomerIdentity, CustomerReaction, TimelineItem
+from tests.factories import make_entry_point, make_inbox, make_instagram_account, make_item
+from tests.meta_payloads import CUSTOMER_IGSID, IG_ACCOUNT_ID, load
+
+
+@pytest.fixture
+def account(db):
+    make_inbox("Instagram", default=True)
+    entry_point = make_entry_point(display_name="@acmeshoes", external_id=IG_ACCOUNT_ID)
+    return make_instagram_account(entry_point, page_id="100000000000001", page_name="Acme Shoes")
+
+
+def deliver(payload):
+    """Store a delivery as the endpoint would and process it as the worker would."""
+    event = WebhookEvent.objects.create(object=payload.get("object", ""), body=json.dumps(payload))
+    status = webhooks.process_webhook_event(event.pk)
+    event.refresh_from_db()
+    assert event.status == status
+    return event
+
+
+def items(kind=None):
+    queryset = TimelineItem.objects.order_by("occurred_at", "id")
+    return queryset.filter(kind=kind) if kind else queryset
+
+
+def test_a_text_message_opens_a_routed_conversation_with_the_customers_message(account):
+    event = deliver(load("text_message"))
+
+    assert event.status == WebhookEvent.Status.PROCESSED
+    conversation = Conversation.objects.get()
+    assert conversation.inbox.name == "Instagram"
+    assert conversation.entry_point == account.entry_point
+    item = conversation.items.get()
+    assert (item.kind, item.direction, item.text) == ("customer_message", "in", "Hi, where is my order?")
+    assert item.occurred_at == datetime(2025, 11, 25, 2, 20, tzinfo=UTC)
+    assert CustomerIdentity.objects.get().external_id == CUSTOMER_IGSID
+    assert conversation.last_customer_message_at == item.occurred_at
+
+
+def test_a_second_message_joins_the_open_conversation(account):
+    deliver(load("text_message"))
+    deliver(load("image_message"))
+
+    assert Conversation.objects.count() == 1
+    assert Conversation.objects.get().items.count() == 2
+
+
+def test_a_message_after_the_conversation_closed_opens_a_new_one(account):
+    deliver(load("text_message"))
+    Conversation.objects.update(status="closed", closed_at=timezone.now())
+
+    deliver(load("image_message"))
+
+    assert Conversation.objects.count() == 2
+    assert Customer.objects.count() == 1
+
+
+def test_redelivery_adds_nothing(account):
+    deliver(load("text_message"))
+    second = deliver(load("text_message"))
+
+    assert second.status == WebhookEvent.Status.PROCESSED
+    assert TimelineItem.objects.count() == 1
+    assert Conversation.objects.count() == 1
+
+
+def test_processing_the_same_stored_event_twice_adds_nothing(account):
+    event = deliver(load("text_message"))
+    WebhookEvent.objects.filter(pk=event.pk).update(status=WebhookEvent.Status.RECEIVED)
+
+    webhooks.process_webhook_event(event.pk)
+
+    assert TimelineItem.objects.count() == 1
+
+
+def test_an_image_is_queued_for_download_and_its_url_kept(account, django_capture_on_commit_callbacks):
+    with mock.patch("channels_app.tasks.download_attachment.delay") as download:
+        with django_capture_on_commit_callbacks(execute=True):
+            deliver(load("image_message"))
+
+    attachment = Attachment.objects.get()
+    assert attachment.kind == "image"
+    assert attachment.original_url.startswith("https://lookaside.fbsbx.com/")
+    assert attachment.status == Attachment.Status.PENDING
+    download.assert_called_once_with(attachment.pk)
+
+
+@responses.activate
+def test_media_download_stores_the_file(account):
+    deliver(load("image_message"))
+    attachment = Attachment.objects.get()
+    responses.get(attachment.original_url, body=b"\x89PNG fake image", content_type="image/png")
+
+    from channels_app.meta.media import download_attachment
+
+    assert download_attachment(attachment.pk) is True
+    attachment.refresh_from_db()
+    assert attachment.status == Attachment.Status.STORED
+    assert attachment.file.read() == b"\x89PNG fake image"
+    assert attachment.content_type == "image/png"
+
+
+@responses.activate
+def test_a_failed_media_download_is_retried_then_marked_failed(account):
+    deliver(load("image_message"))
+    attachment = Attachment.objects.get()
+    responses.get(attachment.original_url, status=403)
+
+    from channels_app.meta.media import download_attachment
+
+    assert download_attachment(attachment.pk) is False
+    assert download_attachment(attachment.pk, final=True) is True
+    attachment.refresh_from_db()
+    assert attachment.status == Attachment.Status.FAILED
+    assert "HTTPError" in attachment.error
+
+
+def test_a_story_reply_keeps_the_story_it_answers(account):
+    deliver(load("story_reply"))
+
+    item = items().get()
+    assert item.kind == TimelineItem.Kind.STORY_REPLY
+    assert item.text == "Love these shoes!"
+    assert "asset_id=story1" in item.story_url
+    assert item.attachments.get().kind == "story"
+
+
+def test_a_story_mention_is_only_counted_when_conversion_is_off(account):
+    event = deliver(load("story_mention"))
+
+    assert event.status == WebhookEvent.Status.PROCESSED
+    assert not Conversation.objects.exists()
+    assert AccountEvent.objects.get().kind == AccountEvent.Kind.IGNORED_STORY_MENTION
+
+
+def test_a_story_mention_opens_a_conversation_when_conversion_is_on(account):
+    account.convert_story_mentions = True
+    account.save()
+
+    deliver(load("story_mention"))
+
+    item = items().get()
+    assert item.kind == TimelineItem.Kind.STORY_MENTION
+    assert item.attachments.get().kind == "story_mention"
+    assert not AccountEvent.objects.exists()
+
+
+def test_reactions_are_recorded_but_not_shown(account):
+    deliver(load("reaction"))
+    deliver(load("unreact"))
+
+    assert not TimelineItem.objects.exists()
+    assert list(CustomerReaction.objects.values_list("action", "reaction")) == [("react", "love"), ("unreact", "")]
+
+
+def test_an_echo_of_our_send_marks_it_delivered(account):
+    deliver(load("text_message"))
+    conversation = Conversation.objects.get()
+    ours = make_item(
+        conversation,
+        TimelineItem.Kind.AGENT_MESSAGE,
+        "On its way!",
+        external_id="mid.echo.outside.1",
+        delivery_status="sent",
+    )
+
+    deliver(load("echo"))
+
+    ours.refresh_from_db()
+    assert ours.delivery_status == TimelineItem.Delivery.DELIVERED
+    assert conversation.items.count() == 2
+    assert not AccountEvent.objects.exists()
+
+
+def test_an_echo_overtaking_the_send_answer_is_matched_to_the_send_in_flight(account):
+    deliver(load("text_message"))
+    conversation = Conversation.objects.get()
+    ours = make_item(
+        conversation,
+        TimelineItem.Kind.AGENT_MESSAGE,
+        "Thanks for your order! (sent by another tool)",
+        delivery_status="queued",
+    )
+    OutboundMessage.objects.create(
+        account=account,
+        item=ours,
+        kind="text",
+        recipient_id=CUSTOMER_IGSID,
+        payload={"text": ours.text},
+        status=OutboundMessage.Status.SENDING,
+    )
+
+    deliver(load("echo"))
+
+    ours.refresh_from_db()
+    assert ours.external_id == "mid.echo.outside.1"
+    assert OutboundMessage.objects.get().message_id == "mid.echo.outside.1"
+    assert not items(TimelineItem.Kind.OTHER_AUTOMATION).exists()
+
+
+def test_an_echo_we_did_not_send_is_shown_as_sent_outside_the_app_and_counted(account):
+    deliver(load("text_message"))
+
+    deliver(load("echo"))
+
+    item = items(TimelineItem.Kind.OTHER_AUTOMATION).get()
+    assert item.text == "Thanks for your order! (sent by another tool)"
+    assert item.direction == TimelineItem.Direction.OUTBOUND
+    assert AccountEvent.objects.get().kind == AccountEvent.Kind.OUTSIDE_ECHO
+
+
+def test_a_deleted_message_is_marked_deleted(account):
+    deliver(load("text_message"))
+
+    deliver(load("deleted"))
+
+    assert items().get().deleted_by_customer is True
+
+
+def test_an_unsupported_message_says_so(account):
+    deliver(load("unsupported"))
+
+    item = items().get()
+    assert item.unsupported is True
+    assert item.text == UNSUPPORTED_TEXT
+
+
+def test_a_read_receipt_marks_our_messages_up_to_it_read(account):
+    deliver(load("text_message"))
+    conversation = Conversation.objects.get()
+    read_at = datetime.fromtimestamp(1764037500, tz=UTC)
+    earlier = make_item(
+        conversation,
+        TimelineItem.Kind.AGENT_MESSAGE,
+        "a",
+        external_id="mid.agent.reply.1",
+        delivery_status="delivered",
+        occurred_at=read_at - timedelta(minutes=2),
+    )
+    later = make_item(
+        conversation,
+        TimelineItem.Kind.AGENT_MESSAGE,
+        "b",
+        external_id="mid.agent.reply.2",
+        delivery_status="sent",
+        occurred_at=read_at + timedelta(minutes=2),
+    )
+
+    deliver(load("read"))
+
+    earlier.refresh_from_db()
+    later.refresh_from_db()
+    assert earlier.delivery_status == TimelineItem.Delivery.READ
+    assert later.delivery_status == TimelineItem.Delivery.SENT
+
+
+def test_postbacks_are_ignored_with_their_type(account):
+    event = deliver(load("postback"))
+
+    assert event.status == WebhookEvent.Status.IGNORED
+    assert "postback" in event.last_error
+    assert not TimelineItem.objects.exists()
+
+
+def test_an_unknown_account_is_ignored_with_the_reason(db):
+    event = deliver(load("text_message"))
+
+    assert event.status == WebhookEvent.Status.IGNORED
+    assert f"No Entry Point for instagram account {IG_ACCOUNT_ID}" in event.last_error
+
+
+def test_a_batched_delivery_applies_every_message_in_timestamp_order(account):
+    deliver(load("batched"))
+
+    assert Conversation.objects.count() == 2
+    first_customer = Conversation.objects.get(customer__identities__external_id=CUSTOMER_IGSID)
+    assert list(first_customer.items.values_list("text", flat=True)) == ["first", "second"]
+
+
+def test_messenger_deliveries_match_the_page_id(account):
+    deliver(load("messenger_text"))
+
+    assert items().get().text == "Hello from Messenger"
+
+
+def test_a_poison_event_fails_alone_and_is_recorded(account):
+    payload = load("batched")
+    with mock.patch("conversations.inbound._message", side_effect=[RuntimeError("boom"), "created", "created"]):
+        event = deliver(payload)
+
+    assert event.status == WebhookEvent.Status.FAILED
+    assert "boom" in event.last_error
+
+
+def test_a_paused_entry_point_keeps_the_message_unrouted(account):
+    account.entry_point.active = False
+    account.entry_point.save()
+
+    deliver(load("text_message"))
+
+    conversation = Conversation.objects.get()
+    assert conversation.inbox is None
+    assert conversation.unrouted_reason == "Entry point is paused"
+
+
+def test_the_sweeper_enqueues_events_left_received(account):
+    old = WebhookEvent.objects.create(object="instagram", body="{}", received_at=timezone.now() - timedelta(minutes=5))
+    WebhookEvent.objects.create(object="instagram", body="{}")
+
+    with mock.patch("channels_app.tasks.process_webhook_event.delay") as delay:
+        assert webhooks.sweep_unprocessed() == 1
+
+    delay.assert_called_once_with(old.pk)
+
+
+def test_failed_events_can_be_retried_from_settings(admin_client, account, django_capture_on_commit_callbacks):
+    failed = WebhookEvent.objects.create(object="instagram", body=json.dumps(load("text_message")), status="failed")
+
+    with mock.patch("channels_app.tasks.process_webhook_event.delay") as delay:
+        with django_capture_on_commit_callbacks(execute=True):
+            admin_client.post(
+                "/settings/channels_app/webhookevent/", {"action": "retry", "_selected_action": [failed.pk]}
+            )
+
+    failed.refresh_from_db()
+    assert failed.status == WebhookEvent.Status.RECEIVED
+    delay.assert_called_once_with(failed.pk)
+    assert admin_client.get(f"/settings/channels_app/webhookevent/{failed.pk}/change/").status_code == 200
+
+
+@responses.activate
+def test_a_new_customers_profile_is_fetched_once(account):
+    deliver(load("text_message"))
+    identity = CustomerIdentity.objects.get()
+    responses.get(
+        f"https://graph.facebook.com/v23.0/{CUSTOMER_IGSID}",
+        json={"name": "Maya Lopez", "username": "maya.lopez", "profile_pic": "https://scontent.cdninstagram.com/p.jpg"},
+    )
+    responses.get("https://scontent.cdninstagram.com/p.jpg", body=b"jpeg", content_type="image/jpeg")
+
+    assert fetch_profile(identity.pk) is True
+
+    customer = Customer.objects.get()
+    assert (customer.name, customer.username) == ("Maya Lopez", "maya.lopez")
+    assert customer.profile_picture.read() == b"jpeg"
+    assert "access_token=page-token-secret" in responses.calls[0].request.url
+
+
+@responses.activate
+def test_a_failed_profile_fetch_leaves_a_placeholder_and_asks_for_a_retry(account):
+    deliver(load("text_message"))
+    responses.get(f"https://graph.facebook.com/v23.0/{CUSTOMER_IGSID}", status=500, json={"error": {"message": "x"}})
+
+    assert fetch_profile(CustomerIdentity.objects.get().pk) is False
+    assert Customer.objects.get().display_name.startswith("Customer ")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_processing_the_same_delivery_at_once_add_one_item(postgres):
+    make_inbox("Instagram", default=True)
+    make_instagram_account(make_entry_point(external_id=IG_ACCOUNT_ID))
+    body = json.dumps(load("text_message"))
+    events = [WebhookEvent.objects.create(object="instagram", body=body) for _ in range(2)]
+    barrier = threading.Barrier(2)
+
+    def work(event_id):
+        barrier.wait()
+        try:
+            webhooks.process_webhook_event(event_id)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=work, args=(event.pk,)) for event in events]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert TimelineItem.objects.count() == 1
+    assert Conversation.objects.count() == 1
+    assert Customer.objects.count() == 1
+    assert set(WebhookEvent.objects.values_list("status", flat=True)) == {"processed"}
