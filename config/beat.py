@@ -5,6 +5,10 @@ BEAT_SCHEDULE = {
         "task": "inbox.tasks.assign_waiting_conversations_task",
         "schedule": 60.0,
     },
+    "rekick-send-queues": {
+        "task": "conversations.tasks.rekick_stale_backlogs",
+        "schedule": 30.0,
+    },
     "sweep-webhook-events": {
         "task": "channels_app.tasks.sweep_webhook_events",
         "schedule": 30.0,

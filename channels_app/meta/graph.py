@@ -35,6 +35,8 @@ class GraphError(Exception):
     fbtrace_id: str = ""
     # True when the request never got an answer (connection error, timeout).
     transport: bool = False
+    # False only when the request surely never reached Meta (no connection).
+    reached_meta: bool = True
 
     def __str__(self):
         code = f" (code {self.code}" + (f"/{self.subcode}" if self.subcode else "") + ")" if self.code else ""
@@ -87,7 +89,12 @@ class GraphClient:
             response = self.session.request(method, url, params=params, json=json, timeout=settings.META_HTTP_TIMEOUT)
         except requests.RequestException as error:
             logger.warning("Graph API %s %s unreachable: %s", method, path, type(error).__name__)
-            raise GraphError(f"Meta could not be reached ({type(error).__name__})", transport=True) from None
+            # A read timeout may come after Meta acted on the request; a failed
+            # connection surely did not reach it.
+            reached = not isinstance(error, requests.ConnectionError | requests.exceptions.InvalidURL)
+            raise GraphError(
+                f"Meta could not be reached ({type(error).__name__})", transport=True, reached_meta=reached
+            ) from None
         try:
             body = response.json()
         except ValueError:

@@ -3,7 +3,7 @@
 import datetime
 
 from conversations import signals
-from conversations.models import BusinessHours, BusinessHoursInterval, Holiday, TimelineItem
+from conversations.models import BusinessHours, Conversation, BusinessHoursInterval, Holiday, TimelineItem
 from tests.factories import make_conversation, make_customer, make_instagram_account, make_item
 
 
@@ -38,6 +38,9 @@ def make_instagram_conversation(inbox, customer=None, entry_point=None, **fields
 def receive(conversation, text="Hello", conversation_created=False, **fields):
     """Store a customer message and announce it the way the inbound path does."""
     item = make_item(conversation, TimelineItem.Kind.CUSTOMER_MESSAGE, text=text, **fields)
+    # As conversations.inbound does: the messaging window counts from here.
+    Conversation.touch(conversation.pk, last_customer_message_at=item.occurred_at)
+    conversation.last_customer_message_at = item.occurred_at
     signals.customer_message_received.send(
         sender=TimelineItem, conversation=conversation, item=item, conversation_created=conversation_created
     )

@@ -40,7 +40,7 @@ def test_first_message_outside_hours_gets_the_auto_reply_through_the_queue(inbox
     assert reply.text == AWAY
     assert reply.metadata == {"source": "business_hours"}
     assert reply.delivery_status == TimelineItem.Delivery.QUEUED
-    assert OutboundMessage.objects.get(item=reply).payload == {"text": AWAY}
+    assert OutboundMessage.objects.get(item=reply).payload == {"text": AWAY, "automatic": True}
 
 
 @time_machine.travel(SATURDAY, tick=False)
