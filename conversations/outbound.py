@@ -170,6 +170,7 @@ def send_auto_reply(conversation: Conversation, text: str, *, source: str = "") 
 
 def retry(item: TimelineItem, agent) -> TimelineItem:
     """Queue a failed message again (the agent pressed Retry)."""
+    item = TimelineItem.objects.select_related("conversation").get(pk=item.pk)
     outbound = OutboundMessage.objects.filter(item=item).first()
     if outbound is None or item.delivery_status != TimelineItem.Delivery.FAILED:
         raise SendRefused("Only a failed message can be retried.")

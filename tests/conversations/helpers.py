@@ -3,7 +3,7 @@
 import datetime
 
 from conversations import signals
-from conversations.models import BusinessHours, Conversation, BusinessHoursInterval, Holiday, TimelineItem
+from conversations.models import BusinessHours, BusinessHoursInterval, Conversation, Holiday, TimelineItem
 from tests.factories import make_conversation, make_customer, make_instagram_account, make_item
 
 
