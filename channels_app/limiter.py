@@ -72,6 +72,16 @@ def acquire_slot(account_id: int, outbound_id: int | None = None, now=None) -> G
         return Grant(None, oldest + window)
 
 
+def confirm_slot(slot_id: int, now=None) -> None:
+    """Move a slot to the moment Meta answered.
+
+    Meta counts a send when it receives it, which is somewhere between our slot
+    time and its answer; counting from the answer keeps the limit true on
+    Meta's clock even when network delays vary.
+    """
+    SendSlot.objects.filter(pk=slot_id).update(taken_at=now or timezone.now())
+
+
 def release_slot(slot_id: int) -> None:
     """Give a slot back: the call never reached Meta."""
     SendSlot.objects.filter(pk=slot_id).delete()

@@ -8,6 +8,7 @@ the per-account rate limit and records honest delivery states.
 
 import logging
 import random
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
@@ -35,6 +36,8 @@ LEASE_SECONDS = 60
 IN_DOUBT_GRACE = timedelta(minutes=2)
 MAX_TRANSIENT_ATTEMPTS = 5
 RATE_LIMIT_BACKOFF = timedelta(minutes=1)
+# Waits for a free slot up to this long happen inside the drainer.
+SHORT_WAIT_SECONDS = 5.0
 
 
 class SendRefused(Exception):
@@ -239,19 +242,30 @@ def drain_account(account_id: int, owner: str | None = None, max_seconds: float 
             grant = limiter.acquire_slot(account.pk, message.pk)
             if not grant.granted:
                 again_in = max((grant.next_free_at - timezone.now()).total_seconds(), 0.01)
-                break
+                if again_in > SHORT_WAIT_SECONDS or _elapsed(started) + again_in > max_seconds:
+                    break
+                # A slot frees within a moment: wait here rather than round-trip
+                # through the broker, which would waste part of the budget.
+                time.sleep(again_in)
+                again_in = None
+                take_lease(account_id, owner)
+                continue
             outcome = _send_one(account, message, grant.slot_id)
             sent += outcome == "sent"
             if outcome == "rate_limited":
                 again_in = RATE_LIMIT_BACKOFF.total_seconds()
                 break
-            if (timezone.now() - started).total_seconds() > max_seconds:
+            if _elapsed(started) > max_seconds:
                 again_in = 0.01
                 break
             take_lease(account_id, owner)  # renew
     finally:
         release_lease(account_id, owner)
     return DrainResult(sent, again_in)
+
+
+def _elapsed(started) -> float:
+    return (timezone.now() - started).total_seconds()
 
 
 def _next_due(account) -> tuple[OutboundMessage | None, float | None]:
@@ -327,7 +341,10 @@ def _send_one(account: InstagramAccount, message: OutboundMessage, slot_id: int)
                 tag=tag,
             )
     except GraphError as error:
+        if error.reached_meta:
+            limiter.confirm_slot(slot_id)
         return _handle_error(account, message, slot_id, error)
+    limiter.confirm_slot(slot_id)
     _record_sent(message, message_id)
     return "sent"
 

@@ -107,3 +107,18 @@ def test_concurrent_takers_on_postgresql_never_exceed_the_limit_together(postgre
 
     assert len(granted) == 10
     assert SendSlot.objects.count() == 10
+
+
+@override_settings(INSTAGRAM_SEND_LIMIT=1, INSTAGRAM_SEND_WINDOW_SECONDS=10)
+def test_a_confirmed_slot_counts_from_metas_answer(account):
+    from channels_app.limiter import confirm_slot
+
+    with time_machine.travel(START, tick=False) as traveller:
+        grant = acquire_slot(account.pk)
+        traveller.shift(2)  # Meta answered two seconds later
+        confirm_slot(grant.slot_id)
+        traveller.move_to(START + timedelta(seconds=10))
+        refused = acquire_slot(account.pk)
+
+    assert not refused.granted
+    assert refused.next_free_at == START + timedelta(seconds=12)

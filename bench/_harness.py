@@ -1,0 +1,144 @@
+"""Shared set-up for the benchmark scripts: a throw-away PostgreSQL database,
+environment for subprocesses, Celery workers, and a fake Send API on loopback."""
+
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PYTHON = sys.executable
+
+BASE_ENV = {
+    "ENV_FILE": "",
+    "DEBUG": "false",
+    "SECRET_KEY": "bench-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz-0123456789",
+    "FIELD_ENCRYPTION_KEY": "q0ZC6j2J7y5tG7Q0rL1uQ3WcY9s8m2n4b6v8x0z2A4E=",
+    "ALLOWED_HOSTS": "127.0.0.1,localhost",
+    "SECURE_SSL_REDIRECT": "false",
+    "META_SANDBOX": "false",
+    "META_APP_ID": "bench-app",
+    "META_APP_SECRET": "bench-app-secret",
+    "META_VERIFY_TOKEN": "bench-verify",
+    "LOG_LEVEL": "WARNING",
+    "DJANGO_SETTINGS_MODULE": "config.settings",
+}
+
+
+def recreate_database(name: str, host="127.0.0.1", user="postgres") -> str:
+    """Drop and create a PostgreSQL database; returns its URL."""
+    import psycopg
+
+    with psycopg.connect(f"postgresql://{user}@{host}:5432/postgres", autocommit=True) as connection:
+        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        connection.execute(f'CREATE DATABASE "{name}"')
+    return f"postgres://{user}@{host}:5432/{name}"
+
+
+def environment(**overrides) -> dict:
+    env = dict(os.environ)
+    env.update(BASE_ENV)
+    env.update({key: str(value) for key, value in overrides.items()})
+    env["PYTHONPATH"] = str(ROOT)
+    return env
+
+
+def apply_environment(env: dict) -> None:
+    """Use the bench environment in this process too (before django.setup())."""
+    for key, value in env.items():
+        os.environ[key] = value
+    sys.path.insert(0, str(ROOT))
+
+
+def manage(env, *args):
+    subprocess.run([PYTHON, "manage.py", *args], cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL)
+
+
+def start_workers(env, count=2, log_dir=Path("/tmp")):
+    """`count` separate `celery worker` processes (as if on separate machines)."""
+    processes = []
+    for n in range(count):
+        log = open(log_dir / f"bench-worker-{n}.log", "w")  # noqa: SIM115
+        processes.append(
+            subprocess.Popen(
+                [
+                    PYTHON,
+                    "-m",
+                    "celery",
+                    "-A",
+                    "config",
+                    "worker",
+                    "--pool=solo",
+                    "--loglevel=WARNING",
+                    "--without-gossip",
+                    "--without-mingle",
+                    "--without-heartbeat",
+                    "-n",
+                    f"bench{n}-{uuid.uuid4().hex[:6]}@%h",
+                ],
+                cwd=ROOT,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        )
+    return processes
+
+
+def stop(processes):
+    for process in processes:
+        process.terminate()
+    for process in processes:
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+class FakeSendApi:
+    """A loopback stand-in for POST /{version}/{page-id}/messages that records every send."""
+
+    def __init__(self):
+        self.sends = []  # (monotonic time, recipient id, text)
+        self.lock = threading.Lock()
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):  # noqa: N802 (http.server's naming)
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                with fake.lock:
+                    fake.sends.append(
+                        (time.monotonic(), body["recipient"]["id"], body.get("message", {}).get("text", ""))
+                    )
+                answer = json.dumps({"recipient_id": body["recipient"]["id"], "message_id": f"mid.{uuid.uuid4().hex}"})
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(answer)))
+                self.end_headers()
+                self.wfile.write(answer.encode())
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+
+
+def max_in_window(times, window):
+    """The largest number of events in any half-open interval of `window` seconds."""
+    times = sorted(times)
+    best, start = 0, 0
+    for end, t in enumerate(times):
+        while times[start] <= t - window:
+            start += 1
+        best = max(best, end - start + 1)
+    return best
