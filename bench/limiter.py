@@ -65,7 +65,7 @@ def main():
     inbox = Inbox.objects.create(name="Bench", channel=channel)
     agent = User.objects.create_user("bench@example.test", "x")
     entry_point = EntryPoint.objects.create(channel=channel, kind="instagram", display_name="@bench", external_id="1")
-    account = InstagramAccount.objects.create(
+    InstagramAccount.objects.create(
         entry_point=entry_point,
         page_id="p1",
         page_name="Bench",
