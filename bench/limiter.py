@@ -113,9 +113,8 @@ def main():
     sent_in_db = OutboundMessage.objects.filter(status="sent").count()
 
     print(f"sends seen by the fake API:      {len(times)} (recorded sent in the database: {sent_in_db})")
-    print(
-        f"max sends in any {args.window:g} s window:   {worst}  (limit {args.limit}) {'OK' if worst <= args.limit else 'OVER'}"
-    )
+    verdict = "OK" if worst <= args.limit else "OVER"
+    print(f"max sends in any {args.window:g} s window:   {worst}  (limit {args.limit}) {verdict}")
     print(f"drain time:                      {span:.2f} s  (ideal at the limit: {ideal_span:.2f} s)")
     print(f"utilisation (ideal / actual):    {utilisation:.3f}  (goal >= 0.97)")
     print(f"lost: {lost}   duplicated: {duplicated}   per-customer order kept: {order_ok}")
