@@ -224,4 +224,7 @@ class EntryPointAdmin(admin.ModelAdmin):
         self.message_user(request, f"Resumed. {routed} waiting conversation(s) were routed.")
 
 
-from . import webhook_admin  # noqa: E402,F401
+from . import (
+    instagram_admin,  # noqa: E402,F401
+    webhook_admin,  # noqa: E402,F401
+)

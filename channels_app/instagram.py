@@ -1,10 +1,114 @@
-"""Connected Instagram accounts: their state as the rest of the app sees it."""
+"""Connecting, reconnecting and removing Instagram accounts."""
 
 import logging
+from dataclasses import dataclass
 
-from .models import InstagramAccount
+from django.db import transaction
+from django.utils import timezone
+
+from conversations.outbound import enqueue_drain
+
+from .meta import oauth
+from .meta.graph import GraphError
+from .models import Channel, EntryPoint, InstagramAccount, OutboundMessage
 
 logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Connected:
+    account: InstagramAccount
+    created: bool
+    subscribe_error: str = ""
+
+
+def connect_accounts(admin, pages: list[oauth.PageChoice]) -> list[Connected]:
+    """Make each chosen Page's Instagram account an Entry Point of the Messaging Channel.
+
+    An account connected before gets the new token and its paused sends resume.
+    Each Page is subscribed to our webhooks; if Meta refuses, the account is
+    still saved, marked "Webhooks not subscribed", with Meta's message.
+    """
+    results = []
+    for page in pages:
+        if not page.eligible:
+            continue
+        subscribe_error = ""
+        try:
+            oauth.subscribe_page(page.page_id, page.page_token)
+        except GraphError as error:
+            subscribe_error = str(error)
+            logger.warning("Page %s not subscribed to webhooks: %s", page.page_id, error)
+        results.append(_save_account(admin, page, subscribe_error))
+    return results
+
+
+@transaction.atomic
+def _save_account(admin, page: oauth.PageChoice, subscribe_error: str) -> Connected:
+    status = InstagramAccount.Status.NOT_SUBSCRIBED if subscribe_error else InstagramAccount.Status.CONNECTED
+    account = (
+        InstagramAccount.objects.select_for_update().filter(ig_user_id=page.ig_user_id).first()
+        or InstagramAccount.objects.select_for_update().filter(page_id=page.page_id).first()
+    )
+    if account is not None:
+        account.page_id = page.page_id
+        account.page_name = page.page_name
+        account.ig_user_id = page.ig_user_id
+        account.username = page.ig_username
+        account.name = page.ig_name
+        account.profile_picture_url = page.ig_picture_url
+        account.page_access_token = page.page_token
+        account.status = status
+        account.status_reason = subscribe_error
+        account.save()
+        EntryPoint.objects.filter(pk=account.entry_point_id).update(active=True, display_name=f"@{page.ig_username}")
+        if OutboundMessage.objects.filter(account=account, status=OutboundMessage.Status.QUEUED).exists():
+            enqueue_drain(account.pk)
+        return Connected(account, False, subscribe_error)
+
+    entry_point, _ = EntryPoint.objects.update_or_create(
+        kind=EntryPoint.Kind.INSTAGRAM,
+        external_id=page.ig_user_id,
+        defaults={
+            "channel": Channel.objects.get(kind=Channel.Kind.MESSAGING),
+            "display_name": f"@{page.ig_username}",
+            "active": True,
+        },
+    )
+    account = InstagramAccount.objects.create(
+        entry_point=entry_point,
+        page_id=page.page_id,
+        page_name=page.page_name,
+        ig_user_id=page.ig_user_id,
+        username=page.ig_username,
+        name=page.ig_name,
+        profile_picture_url=page.ig_picture_url,
+        page_access_token=page.page_token,
+        status=status,
+        status_reason=subscribe_error,
+        added_by=admin,
+        added_on=timezone.now(),
+    )
+    return Connected(account, True, subscribe_error)
+
+
+def remove_account(account: InstagramAccount) -> str:
+    """Stop receiving and sending for the account; conversations and history stay.
+
+    Returns Meta's error message if unsubscribing failed (it does not block removal).
+    """
+    error_message = ""
+    try:
+        oauth.unsubscribe_page(account.page_id, account.page_access_token)
+    except GraphError as error:
+        error_message = str(error)
+        logger.warning("Page %s not unsubscribed: %s", account.page_id, error)
+    with transaction.atomic():
+        InstagramAccount.objects.filter(pk=account.pk).update(
+            status=InstagramAccount.Status.REMOVED, status_reason="Removed in Settings"
+        )
+        EntryPoint.objects.filter(pk=account.entry_point_id).update(active=False)
+    return error_message
 
 
 def mark_needs_reauthorization(account: InstagramAccount, reason: str) -> None:
@@ -15,3 +119,9 @@ def mark_needs_reauthorization(account: InstagramAccount, reason: str) -> None:
     account.status = InstagramAccount.Status.NEEDS_REAUTHORIZATION
     account.status_reason = reason
     logger.warning("Instagram account %s needs reauthorization: %s", account.pk, reason)
+
+
+def accounts_needing_attention():
+    return InstagramAccount.objects.filter(
+        status__in=[InstagramAccount.Status.NEEDS_REAUTHORIZATION, InstagramAccount.Status.NOT_SUBSCRIBED]
+    ).order_by("page_name")

@@ -1,0 +1,324 @@
+"""Settings › Channels › Instagram Messaging: the accounts and the Facebook Login add flow."""
+
+import json
+import secrets
+from dataclasses import asdict
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib import admin, messages
+from django.core import signing
+from django.db.models import Count, Q
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html
+from django.views.decorators.http import require_POST
+
+from . import limiter
+from .fields import _fernet
+from .instagram import connect_accounts, remove_account
+from .meta import oauth
+from .meta.graph import GraphError
+from .models import AccountEvent, InstagramAccount
+
+STATE_SALT = "channels_app.instagram.oauth"
+STATE_MAX_AGE = 600
+SESSION_NONCE = "instagram_oauth_nonce"
+SESSION_PAGES = "instagram_oauth_pages"
+
+
+class OAuthProblem(Exception):
+    def __init__(self, title, explanation, status=400):
+        super().__init__(title)
+        self.title, self.explanation, self.status = title, explanation, status
+
+
+def redirect_uri(request) -> str:
+    path_ = reverse("admin:channels_app_instagramaccount_callback")
+    return f"{settings.SITE_URL}{path_}" if settings.SITE_URL else request.build_absolute_uri(path_)
+
+
+def make_state(request) -> str:
+    """A signed state bound to this admin's session; single-use and valid 10 minutes."""
+    nonce = secrets.token_urlsafe(24)
+    request.session[SESSION_NONCE] = nonce
+    return signing.dumps({"nonce": nonce, "user": request.user.pk}, salt=STATE_SALT)
+
+
+def check_state(request, state: str) -> None:
+    expected = request.session.pop(SESSION_NONCE, None)
+    try:
+        data = signing.loads(state or "", salt=STATE_SALT, max_age=STATE_MAX_AGE)
+    except signing.SignatureExpired:
+        raise OAuthProblem(
+            "The sign-in took too long", "Facebook Login must be finished within 10 minutes. Start again.", 403
+        ) from None
+    except signing.BadSignature:
+        raise OAuthProblem(
+            "This sign-in could not be verified",
+            "The answer from Facebook did not carry the state we sent. Start again from Settings.",
+            403,
+        ) from None
+    if not expected or data.get("nonce") != expected or data.get("user") != request.user.pk:
+        raise OAuthProblem(
+            "This sign-in was already used or belongs to another session",
+            "Each Facebook Login can be completed once, in the browser that started it. Start again.",
+            403,
+        )
+
+
+def _store_pages(request, pages):
+    # Page tokens stay on the server, encrypted, between the choice and the confirmation.
+    payload = json.dumps([asdict(page) for page in pages]).encode()
+    request.session[SESSION_PAGES] = _fernet().encrypt(payload).decode()
+
+
+def _load_pages(request) -> list[oauth.PageChoice]:
+    stored = request.session.get(SESSION_PAGES)
+    if not stored:
+        return []
+    return [oauth.PageChoice(**row) for row in json.loads(_fernet().decrypt(stored.encode()))]
+
+
+@admin.register(InstagramAccount)
+class InstagramAccountAdmin(admin.ModelAdmin):
+    list_display = [
+        "page_name",
+        "username",
+        "page_id",
+        "added_by",
+        "added_on",
+        "inbox",
+        "status_badge",
+        "send_budget",
+        "ignored_story_mentions",
+        "outside_echoes",
+        "actions_column",
+    ]
+    list_display_links = ["page_name"]
+    search_fields = ["page_name", "username", "page_id", "ig_user_id"]
+    list_filter = ["status"]
+    ordering = ["page_name"]
+    change_list_template = "admin/channels_app/instagramaccount/change_list.html"
+    readonly_fields = [
+        "page_name",
+        "username",
+        "name",
+        "page_id",
+        "ig_user_id",
+        "status",
+        "status_reason",
+        "added_by",
+        "added_on",
+    ]
+
+    def get_queryset(self, request):
+        week_ago = timezone.now() - timedelta(days=7)
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("added_by", "entry_point__channel__default_inbox", "entry_point__routing_exception__inbox")
+            .annotate(
+                ignored_mentions=Count(
+                    "events",
+                    filter=Q(events__kind=AccountEvent.Kind.IGNORED_STORY_MENTION, events__occurred_at__gte=week_ago),
+                ),
+                echoes=Count(
+                    "events", filter=Q(events__kind=AccountEvent.Kind.OUTSIDE_ECHO, events__occurred_at__gte=week_ago)
+                ),
+            )
+        )
+
+    def get_fields(self, request, obj=None):
+        fields = list(self.readonly_fields)
+        if request.user.is_superuser:
+            fields.append("convert_story_mentions")
+        return fields
+
+    def has_add_permission(self, request):
+        return False  # accounts are added through Facebook Login, never by typing a token
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # "Remove" keeps the conversations; see remove_view
+
+    @admin.display(description="Inbox")
+    def inbox(self, account):
+        entry_point = account.entry_point
+        exception = getattr(entry_point, "routing_exception", None)
+        if exception is not None:
+            return f"{exception.inbox} (Exception)"
+        default = entry_point.channel.default_inbox
+        return f"{default} (default)" if default else "No default Inbox"
+
+    @admin.display(description="Status", ordering="status")
+    def status_badge(self, account):
+        return format_html(
+            '<span class="account-status account-status-{}" title="{}">{}</span>',
+            account.status,
+            account.status_reason,
+            account.get_status_display(),
+        )
+
+    @admin.display(description="Send budget now")
+    def send_budget(self, account):
+        use = limiter.budget_use(account)
+        backlog = f"{use.backlog} waiting" if use.backlog else "no backlog"
+        return format_html("{}<br><span class='quiet'>{}</span>", str(use), backlog)
+
+    @admin.display(description="Story mentions not converted (7 days)", ordering="ignored_mentions")
+    def ignored_story_mentions(self, account):
+        return account.ignored_mentions
+
+    @admin.display(description="Sent outside the app (7 days)", ordering="echoes")
+    def outside_echoes(self, account):
+        if not account.echoes:
+            return 0
+        return format_html(
+            '<span class="account-warning" title="Another tool or person sends messages from this account; '
+            'turn that automation off so customers get one answer.">{}</span>',
+            account.echoes,
+        )
+
+    @admin.display(description="")
+    def actions_column(self, account):
+        if account.status == InstagramAccount.Status.REMOVED:
+            return format_html('<a href="{}">Add again</a>', reverse("admin:channels_app_instagramaccount_start"))
+        links = [
+            format_html(
+                '<a href="{}">Remove</a>', reverse("admin:channels_app_instagramaccount_remove", args=[account.pk])
+            )
+        ]
+        if account.status != InstagramAccount.Status.CONNECTED:
+            links.insert(
+                0, format_html('<a href="{}">Reauthorize</a>', reverse("admin:channels_app_instagramaccount_start"))
+            )
+        return format_html(" · ".join(["{}"] * len(links)), *links)
+
+    def get_urls(self):
+        view = self.admin_site.admin_view
+        return [
+            path("add/start/", view(self.start_view), name="channels_app_instagramaccount_start"),
+            path("add/callback/", view(self.callback_view), name="channels_app_instagramaccount_callback"),
+            path("add/confirm/", view(require_POST(self.confirm_view)), name="channels_app_instagramaccount_confirm"),
+            path("<int:pk>/remove/", view(self.remove_view), name="channels_app_instagramaccount_remove"),
+            *super().get_urls(),
+        ]
+
+    def changelist_view(self, request, extra_context=None):
+        extra_context = {
+            **(extra_context or {}),
+            "title": "Instagram Messaging",
+            "redirect_uri": redirect_uri(request),
+            "start_url": reverse("admin:channels_app_instagramaccount_start"),
+        }
+        return super().changelist_view(request, extra_context)
+
+    def _render(self, request, template, context, status=200):
+        context = {**self.admin_site.each_context(request), "opts": self.model._meta, **context}
+        return TemplateResponse(request, f"admin/channels_app/instagramaccount/{template}", context, status=status)
+
+    def _problem(self, request, problem: OAuthProblem):
+        return self._render(
+            request,
+            "oauth_problem.html",
+            {"title": problem.title, "explanation": problem.explanation, "redirect_uri": redirect_uri(request)},
+            status=problem.status,
+        )
+
+    def start_view(self, request):
+        """Step 1: send the admin to Facebook Login with a fresh state."""
+        return redirect(oauth.dialog_url(redirect_uri(request), make_state(request)))
+
+    def callback_view(self, request):
+        """Step 2: Meta sends the admin back here; show the Pages they can add."""
+        try:
+            check_state(request, request.GET.get("state"))
+            if request.GET.get("error"):
+                raise OAuthProblem(
+                    "Facebook Login was cancelled",
+                    "You cancelled or did not grant the permissions the app needs "
+                    f"({', '.join(oauth.SCOPES)}). Start again and allow them all.",
+                )
+            code = request.GET.get("code")
+            if not code:
+                raise OAuthProblem("Facebook Login did not finish", "Meta sent no authorization code. Start again.")
+            user_token = oauth.exchange_code(code, redirect_uri(request))
+            missing = oauth.missing_permissions(user_token)
+            if missing:
+                raise OAuthProblem(
+                    "Some permissions were not granted",
+                    f"The app needs {', '.join(missing)} to read and answer Instagram messages. "
+                    "Start again and keep every permission switched on.",
+                )
+            pages = oauth.list_pages(user_token)
+        except OAuthProblem as problem:
+            return self._problem(request, problem)
+        except GraphError as error:
+            return self._problem(request, OAuthProblem("Meta answered with an error", str(error), 502))
+        eligible = [page for page in pages if page.eligible]
+        if not eligible:
+            return self._problem(
+                request,
+                OAuthProblem(
+                    "No Instagram Professional account found",
+                    "None of your Pages has a linked Instagram Business account. Link one to a Facebook Page "
+                    "(Instagram app › Settings › Account type and tools), turn on “Allow Access to Messages” "
+                    "(Settings › Privacy › Messages › Connected tools), then start again.",
+                ),
+            )
+        _store_pages(request, eligible)
+        connected = set(
+            InstagramAccount.objects.exclude(status=InstagramAccount.Status.REMOVED).values_list(
+                "ig_user_id", flat=True
+            )
+        )
+        return self._render(
+            request,
+            "choose.html",
+            {
+                "title": "Choose the Instagram accounts to add",
+                "eligible": eligible,
+                "ineligible": [page for page in pages if not page.eligible],
+                "connected": connected,
+            },
+        )
+
+    def confirm_view(self, request):
+        """Step 3: connect the chosen accounts."""
+        chosen = set(request.POST.getlist("page_id"))
+        pages = [page for page in _load_pages(request) if page.page_id in chosen]
+        if not pages:
+            messages.error(request, "Choose at least one account, or start again.")
+            return redirect("admin:channels_app_instagramaccount_changelist")
+        results = connect_accounts(request.user, pages)
+        request.session.pop(SESSION_PAGES, None)
+        for result in results:
+            verb = "is now an Entry Point of the Messaging Channel" if result.created else "was reconnected"
+            messages.success(request, f"@{result.account.username} {verb}.")
+            if result.subscribe_error:
+                messages.warning(
+                    request,
+                    f"@{result.account.username}: Meta refused the webhook subscription: {result.subscribe_error}",
+                )
+        return self._render(
+            request,
+            "done.html",
+            {
+                "title": "Instagram Messaging added",
+                "results": results,
+                "entry_points_url": reverse("admin:channels_app_entrypointsettings_changelist"),
+                "list_url": reverse("admin:channels_app_instagramaccount_changelist"),
+            },
+        )
+
+    def remove_view(self, request, pk):
+        account = get_object_or_404(InstagramAccount, pk=pk)
+        if request.method == "POST":
+            error = remove_account(account)
+            messages.success(request, f"@{account.username} was removed. Its conversations and history are kept.")
+            if error:
+                messages.warning(request, f"Meta did not confirm the webhook unsubscription: {error}")
+            return redirect("admin:channels_app_instagramaccount_changelist")
+        return self._render(request, "remove.html", {"title": f"Remove @{account.username}?", "account": account})
