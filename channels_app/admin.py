@@ -224,7 +224,5 @@ class EntryPointAdmin(admin.ModelAdmin):
         self.message_user(request, f"Resumed. {routed} waiting conversation(s) were routed.")
 
 
-from . import (
-    instagram_admin,  # noqa: E402,F401
-    webhook_admin,  # noqa: E402,F401
-)
+# The admins of the other Settings pages of this app, registered on import.
+from . import instagram_admin, webhook_admin  # noqa: E402,F401,I001
