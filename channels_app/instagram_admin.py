@@ -93,13 +93,11 @@ class InstagramAccountAdmin(admin.ModelAdmin):
         "inbox",
         "status_badge",
         "send_budget",
-        "ignored_story_mentions",
-        "outside_echoes",
+        "last_week",
         "actions_column",
     ]
     list_display_links = ["page_name"]
     search_fields = ["page_name", "username", "page_id", "ig_user_id"]
-    list_filter = ["status"]
     ordering = ["page_name"]
     change_list_template = "admin/channels_app/instagramaccount/change_list.html"
     readonly_fields = [
@@ -167,17 +165,15 @@ class InstagramAccountAdmin(admin.ModelAdmin):
         backlog = f"{use.backlog} waiting" if use.backlog else "no backlog"
         return format_html("{}<br><span class='quiet'>{}</span>", str(use), backlog)
 
-    @admin.display(description="Story mentions not converted (7 days)", ordering="ignored_mentions")
-    def ignored_story_mentions(self, account):
-        return account.ignored_mentions
-
-    @admin.display(description="Sent outside the app (7 days)", ordering="echoes")
-    def outside_echoes(self, account):
+    @admin.display(description="Last 7 days")
+    def last_week(self, account):
+        mentions = f"{account.ignored_mentions} story mention(s) not converted"
         if not account.echoes:
-            return 0
+            return format_html("{}<br><span class='quiet'>nothing sent outside the app</span>", mentions)
         return format_html(
-            '<span class="account-warning" title="Another tool or person sends messages from this account; '
-            'turn that automation off so customers get one answer.">{}</span>',
+            '{}<br><span class="account-warning" title="Another tool or person sends messages from this account; '
+            'turn that automation off so customers get one answer.">{} sent outside the app</span>',
+            mentions,
             account.echoes,
         )
 

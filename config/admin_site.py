@@ -18,7 +18,8 @@ class SettingsSite(admin.AdminSite):
     site_title = "Settings"
     index_title = "Settings"
     site_url = "/inbox/"
-    enable_nav_sidebar = True
+    # Lists like Instagram Messaging need the full width; the index lists every page.
+    enable_nav_sidebar = False
 
     def has_permission(self, request):
         user = request.user

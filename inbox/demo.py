@@ -2,6 +2,7 @@
 
 from allauth.mfa.models import Authenticator
 from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -69,6 +70,10 @@ def seed_demo() -> None:
         **DEMO_INSTAGRAM,
     )
     PhoneNumber.objects.create(e164="+14155550100", label="US support line")
+    if settings.META_SANDBOX:
+        from sandbox.demo import seed_conversations
+
+        seed_conversations()
 
 
 def totp_secret(user: User) -> str:

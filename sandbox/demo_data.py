@@ -1,0 +1,50 @@
+"""The sandbox's pretend Meta world: one Facebook user, their Pages and some customers."""
+
+from django.conf import settings
+
+DEMO_USER_NAME = "Demo Admin"
+PAGES = [
+    {"page_id": "100000000000001", "name": "Acme Shoes", "ig_id": "17841400000000001", "username": "acmeshoes"},
+    {"page_id": "100000000000002", "name": "Acme Outlet", "ig_id": "17841400000000002", "username": "acmeoutlet"},
+    # A Page without a linked Instagram account: not eligible.
+    {"page_id": "100000000000003", "name": "Acme Blog", "ig_id": "", "username": ""},
+]
+CUSTOMERS = [
+    {"igsid": "5100000000000001", "name": "Maya Lopez", "username": "maya.lopez"},
+    {"igsid": "5100000000000002", "name": "Jonas Berg", "username": "jonas.berg"},
+    {"igsid": "5100000000000003", "name": "Aiko Tanaka", "username": "aiko.t"},
+    {"igsid": "5100000000000004", "name": "Sam Okafor", "username": "samokafor"},
+]
+SCOPES = [
+    "instagram_basic",
+    "instagram_manage_messages",
+    "pages_show_list",
+    "pages_manage_metadata",
+    "pages_read_engagement",
+    "business_management",
+]
+
+
+def base_url() -> str:
+    """Where this installation is reachable (the sandbox posts webhooks here)."""
+    return settings.SITE_URL or "http://127.0.0.1:8000"
+
+
+def page(page_id):
+    return next((p for p in PAGES if p["page_id"] == page_id), None)
+
+
+def page_by_ig(ig_id):
+    return next((p for p in PAGES if p["ig_id"] == ig_id), None)
+
+
+def customer(igsid):
+    return next((c for c in CUSTOMERS if c["igsid"] == igsid), None)
+
+
+def page_token(page_id: str) -> str:
+    return f"sandbox-page-token-{page_id}"
+
+
+def media_url(name: str) -> str:
+    return f"{base_url()}/sandbox/meta/media/{name}.png"

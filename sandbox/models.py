@@ -1,0 +1,69 @@
+from django.db import models
+from django.utils import timezone
+
+
+class SandboxToken(models.Model):
+    """A user access token the sandbox issued through its Facebook Login stand-in."""
+
+    token = models.CharField(max_length=100, unique=True)
+    scopes = models.JSONField(default=list)
+    page_ids = models.JSONField(default=list)
+    created_at = models.DateTimeField(default=timezone.now)
+
+
+class SandboxCode(models.Model):
+    """An authorization code from the dialog, exchanged once for a token."""
+
+    code = models.CharField(max_length=100, unique=True)
+    scopes = models.JSONField(default=list)
+    page_ids = models.JSONField(default=list)
+    used = models.BooleanField(default=False)
+    created_at = models.DateTimeField(default=timezone.now)
+
+
+class SandboxPage(models.Model):
+    """What the sandbox remembers of a Page: webhook subscription, failure mode, token state."""
+
+    class Failure(models.TextChoices):
+        NONE = "", "Answer normally"
+        RATE_LIMIT = "rate_limit", "Rate limit (code 4)"
+        WINDOW = "window", "Outside the messaging window (code 10 / 2018278)"
+        UNAVAILABLE = "unavailable", "Person unavailable (code 551)"
+        TOKEN = "token", "Invalid token (code 190)"
+        SERVER = "server", "Server error (HTTP 500)"
+
+    page_id = models.CharField(max_length=64, unique=True)
+    subscribed = models.BooleanField(default=False)
+    failure = models.CharField(max_length=20, choices=Failure.choices, blank=True)
+    token_expired = models.BooleanField(default=False)
+
+
+class SandboxSend(models.Model):
+    """A Send API call the sandbox accepted: what the customer receives."""
+
+    page_id = models.CharField(max_length=64)
+    recipient_id = models.CharField(max_length=64)
+    message_id = models.CharField(max_length=100, unique=True)
+    kind = models.CharField(max_length=20)  # text, attachment, reaction
+    text = models.TextField(blank=True)
+    reacted_to = models.CharField(max_length=255, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+
+class SandboxCustomerMessage(models.Model):
+    """What a simulated customer sent, for the simulator's view of the thread."""
+
+    ig_id = models.CharField(max_length=64)
+    igsid = models.CharField(max_length=64)
+    mid = models.CharField(max_length=100, unique=True)
+    kind = models.CharField(max_length=20)  # text, image, story_mention, story_reply, reaction
+    text = models.TextField(blank=True)
+    deleted = models.BooleanField(default=False)
+    body = models.TextField(help_text="The signed webhook body, for replays.")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]

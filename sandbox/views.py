@@ -1,0 +1,246 @@
+"""The sandbox's pages: the Facebook Login stand-in, the customer simulator, generated media."""
+
+import json
+import secrets
+from urllib.parse import urlencode, urlparse
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpResponse, HttpResponseBadRequest
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from channels_app.models import InstagramAccount
+
+from . import demo_data, png, webhooks
+from .models import SandboxCode, SandboxCustomerMessage, SandboxPage, SandboxSend
+
+STEPS = ["login", "accounts", "pages", "permissions"]
+
+
+def media(request, name):
+    response = HttpResponse(png.picture(name), content_type="image/png")
+    response["Cache-Control"] = "public, max-age=3600"
+    return response
+
+
+def dialog(request, version):
+    """Facebook Login's OAuth dialog, played by the sandbox."""
+    params = request.POST if request.method == "POST" else request.GET
+    redirect_uri, state = params.get("redirect_uri", ""), params.get("state", "")
+    if params.get("client_id") != settings.META_APP_ID:
+        return render(request, "sandbox/cant_load.html", {"reason": "The app ID is not a Meta app."}, status=400)
+    if urlparse(redirect_uri).netloc != request.get_host():
+        return render(
+            request,
+            "sandbox/cant_load.html",
+            {"reason": f"The domain of {redirect_uri or 'the redirect URI'} isn't included in the app's domains."},
+            status=400,
+        )
+    step = params.get("step", "login")
+    if request.method == "POST" and "cancel" in params:
+        query = {
+            "error": "access_denied",
+            "error_code": "200",
+            "error_reason": "user_denied",
+            "error_description": "Permissions error",
+            "state": state,
+        }
+        return redirect(f"{redirect_uri}?{urlencode(query)}")
+    if request.method == "POST":
+        step = STEPS[STEPS.index(params.get("step", "login")) + 1] if params.get("step") != "permissions" else "done"
+    if step == "done":
+        selected_ig = params.getlist("ig")
+        page_ids = [p["page_id"] for p in demo_data.PAGES if p["ig_id"] in selected_ig or not p["ig_id"]]
+        code = SandboxCode.objects.create(
+            code=secrets.token_urlsafe(24),
+            scopes=[scope for scope in params.getlist("scope") if scope in demo_data.SCOPES],
+            page_ids=page_ids,
+        )
+        return redirect(f"{redirect_uri}?{urlencode({'code': code.code, 'state': state})}")
+    carried = {key: params.get(key, "") for key in ("client_id", "redirect_uri", "state", "scope", "response_type")}
+    return render(
+        request,
+        "sandbox/dialog.html",
+        {
+            "step": step,
+            "carried": carried,
+            "selected_ig": params.getlist("ig"),
+            "accounts": [p for p in demo_data.PAGES if p["ig_id"]],
+            "pages": demo_data.PAGES,
+            "scopes": (params.get("scope") or ",".join(demo_data.SCOPES)).split(","),
+            "user_name": demo_data.DEMO_USER_NAME,
+            "version": version,
+        },
+    )
+
+
+def _simulator_context(request):
+    accounts = list(InstagramAccount.objects.exclude(status=InstagramAccount.Status.REMOVED).order_by("page_name"))
+    ig_id = request.GET.get("account") or request.POST.get("account") or (accounts[0].ig_user_id if accounts else "")
+    igsid = request.GET.get("customer") or request.POST.get("customer") or demo_data.CUSTOMERS[0]["igsid"]
+    account = next((a for a in accounts if a.ig_user_id == ig_id), None)
+    page = demo_data.page_by_ig(ig_id)
+    thread = []
+    if account is not None:
+        for message in SandboxCustomerMessage.objects.filter(ig_id=ig_id, igsid=igsid).exclude(kind="reaction"):
+            thread.append(
+                {
+                    "from": "customer",
+                    "at": message.created_at,
+                    "kind": message.kind,
+                    "text": message.text,
+                    "deleted": message.deleted,
+                    "mid": message.mid,
+                }
+            )
+        page_id = page["page_id"] if page else account.page_id
+        for sent in SandboxSend.objects.filter(page_id=page_id, recipient_id=igsid):
+            thread.append(
+                {
+                    "from": "business",
+                    "at": sent.created_at,
+                    "kind": sent.kind,
+                    "text": sent.text,
+                    "mid": sent.message_id,
+                    "reacted_to": sent.reacted_to,
+                }
+            )
+    thread.sort(key=lambda entry: entry["at"])
+    hearts = {entry["reacted_to"] for entry in thread if entry["kind"] == "reaction"}
+    page_state = SandboxPage.objects.filter(page_id=page["page_id"]).first() if page else None
+    return {
+        "accounts": accounts,
+        "account": account,
+        "customers": demo_data.CUSTOMERS,
+        "customer": demo_data.customer(igsid) or demo_data.CUSTOMERS[0],
+        "thread": [entry for entry in thread if entry["kind"] not in ("reaction", "unreaction")],
+        "hearts": hearts,
+        "page_state": page_state,
+        "failures": SandboxPage.Failure.choices,
+        "query": urlencode({"account": ig_id, "customer": igsid}),
+    }
+
+
+@login_required
+def customer(request):
+    context = _simulator_context(request)
+    template = "sandbox/thread.html" if request.htmx else "sandbox/customer.html"
+    return render(request, template, context)
+
+
+@login_required
+@require_POST
+def customer_action(request):
+    """One thing the simulated customer does, posted to our webhook as Meta would."""
+    context = _simulator_context(request)
+    account, person = context["account"], context["customer"]
+    if account is None:
+        return HttpResponseBadRequest("Connect an Instagram account in Settings first.")
+    action = request.POST.get("action")
+    ig_id, igsid = account.ig_user_id, person["igsid"]
+    mid = webhooks.new_mid()
+    if action == "text":
+        text = request.POST.get("text", "").strip()
+        if not text:
+            messages.error(request, "Write a message first.")
+            return redirect(f"/sandbox/meta/customer/?{context['query']}")
+        event, kind = webhooks.from_customer(ig_id, igsid, message={"mid": mid, "text": text}), "text"
+    elif action == "image":
+        url = demo_data.media_url(f"photo-{mid[-8:]}")
+        event = webhooks.from_customer(
+            ig_id, igsid, message={"mid": mid, "attachments": [{"type": "image", "payload": {"url": url}}]}
+        )
+        kind, text = "image", "📷 a photo"
+    elif action == "story_mention":
+        url = demo_data.media_url(f"story-{mid[-8:]}")
+        event = webhooks.from_customer(
+            ig_id, igsid, message={"mid": mid, "attachments": [{"type": "story_mention", "payload": {"url": url}}]}
+        )
+        kind, text = "story_mention", f"mentioned @{account.username} in their story"
+    elif action == "story_reply":
+        text = request.POST.get("text", "").strip() or "Are these still available?"
+        story = {"url": demo_data.media_url(f"ourstory-{mid[-8:]}"), "id": f"179{mid[-12:]}"}
+        event = webhooks.from_customer(ig_id, igsid, message={"mid": mid, "text": text, "reply_to": {"story": story}})
+        kind = "story_reply"
+    elif action == "react":
+        target = SandboxSend.objects.filter(recipient_id=igsid, kind__in=["text", "attachment"]).last()
+        if target is None:
+            messages.error(request, "There is no message from the business to react to yet.")
+            return redirect(f"/sandbox/meta/customer/?{context['query']}")
+        event = webhooks.from_customer(
+            ig_id, igsid, reaction={"mid": target.message_id, "action": "react", "reaction": "love", "emoji": "❤️"}
+        )
+        kind, text = "reaction", "❤️"
+    elif action == "delete":
+        last = (
+            SandboxCustomerMessage.objects.filter(ig_id=ig_id, igsid=igsid, deleted=False)
+            .exclude(kind="reaction")
+            .last()
+        )
+        if last is None:
+            messages.error(request, "There is no message to delete.")
+            return redirect(f"/sandbox/meta/customer/?{context['query']}")
+        last.deleted = True
+        last.save(update_fields=["deleted"])
+        body = webhooks.encode(
+            webhooks.delivery(
+                ig_id, webhooks.from_customer(ig_id, igsid, message={"mid": last.mid, "is_deleted": True})
+            )
+        )
+        _post(request, body)
+        return redirect(f"/sandbox/meta/customer/?{context['query']}")
+    elif action == "replay":
+        last = SandboxCustomerMessage.objects.filter(ig_id=ig_id, igsid=igsid).last()
+        if last is not None:
+            _post(request, last.body)
+            _post(request, last.body)
+            messages.info(request, "The last webhook was delivered twice more; the inbox should still show it once.")
+        return redirect(f"/sandbox/meta/customer/?{context['query']}")
+    else:
+        return HttpResponseBadRequest("Unknown action.")
+    body = webhooks.encode(webhooks.delivery(ig_id, event))
+    SandboxCustomerMessage.objects.create(ig_id=ig_id, igsid=igsid, mid=mid, kind=kind, text=text, body=body)
+    _post(request, body)
+    return redirect(f"/sandbox/meta/customer/?{context['query']}")
+
+
+def _post(request, body):
+    try:
+        status = webhooks.post(body)
+    except Exception as error:
+        messages.error(request, f"The webhook could not be delivered: {error}")
+        return
+    if status != 200:
+        messages.error(request, f"Our webhook answered HTTP {status}.")
+
+
+@login_required
+@require_POST
+def page_settings(request):
+    """Make the Send API fail in a chosen way, or expire / restore the page token."""
+    context = _simulator_context(request)
+    page = demo_data.page_by_ig(context["account"].ig_user_id) if context["account"] else None
+    if page is None:
+        return HttpResponseBadRequest("Choose a sandbox account.")
+    state, _ = SandboxPage.objects.get_or_create(page_id=page["page_id"])
+    if "failure" in request.POST:
+        state.failure = request.POST["failure"] if request.POST["failure"] in dict(SandboxPage.Failure.choices) else ""
+        messages.info(request, f"Send API for {page['name']}: {state.get_failure_display()}.")
+    if "token" in request.POST:
+        state.token_expired = request.POST["token"] == "expire"  # noqa: S105 (a button value)
+        messages.info(
+            request, f"The page token of {page['name']} is {'expired' if state.token_expired else 'valid again'}."
+        )
+    state.save()
+    return redirect(f"/sandbox/meta/customer/?{context['query']}")
+
+
+def last_sent_json(request):
+    """Small JSON view of what the sandbox sent (for tests and curious developers)."""
+    sends = SandboxSend.objects.order_by("-id")[:20]
+    return HttpResponse(
+        json.dumps([{"to": s.recipient_id, "kind": s.kind, "text": s.text, "mid": s.message_id} for s in sends]),
+        content_type="application/json",
+    )
