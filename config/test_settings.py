@@ -25,8 +25,13 @@ _TEST_ENV = {
     "CELERY_BROKER_URL": os.environ.get("CELERY_BROKER_URL") or "memory://",
     "LOG_LEVEL": "WARNING",
 }
+# Processes a test starts (a Celery worker beside a live server) pass the live
+# server's address as TEST_SITE_URL, TEST_META_GRAPH_URL and TEST_META_LOGIN_URL.
+for _key in ("SITE_URL", "META_GRAPH_URL", "META_LOGIN_URL"):
+    if os.environ.get(f"TEST_{_key}"):
+        _TEST_ENV[_key] = os.environ[f"TEST_{_key}"]
 for _key, _value in _TEST_ENV.items():
-    os.environ[_key] = _value if _key != "DATABASE_URL" else os.environ.get(_key, _value)
+    os.environ[_key] = _value
 
 from .settings import *  # noqa: E402,F403
 

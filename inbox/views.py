@@ -264,7 +264,9 @@ def retry(request, pk, item_pk):
 @login_required
 @require_POST
 def availability(request):
-    channel = get_object_or_404(Channel, pk=request.POST.get("channel") or 0, inboxes__memberships__user=request.user)
+    # distinct(): an agent in two inboxes of one Channel reaches it twice through the join.
+    channels = Channel.objects.filter(inboxes__memberships__user=request.user).distinct()
+    channel = get_object_or_404(channels, pk=request.POST.get("channel") or 0)
     status = request.POST.get("status")
     if status not in AgentAvailability.Status.values:
         return HttpResponseBadRequest("status must be available or away")

@@ -383,6 +383,16 @@ def test_set_available_picks_up_waiting_conversation(agent_client, agent, conver
     assert conversation.assignee == agent
 
 
+def test_availability_works_for_an_agent_in_two_inboxes_of_one_channel(agent_client, agent, inbox):
+    factories.make_inbox(name="Second inbox", members=[agent])
+
+    response = htmx_post(
+        agent_client, reverse("inbox:availability"), {"channel": inbox.channel_id, "status": "available"}
+    )
+
+    assert response.status_code == 200
+
+
 def test_availability_only_for_own_channels(agent_client):
     email_channel = factories.channel("email")
 
