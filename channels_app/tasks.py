@@ -19,6 +19,16 @@ def process_webhook_event(self, event_id):
         raise self.retry(exc=error, countdown=2 ** (self.request.retries + 1)) from None
 
 
+@shared_task(acks_late=True)
+def process_webhook_events(event_ids):
+    """Apply a batch of stored deliveries; one that hits database trouble is retried on its own."""
+    for event_id in event_ids:
+        try:
+            webhooks.process_webhook_event(event_id)
+        except OperationalError:
+            process_webhook_event.apply_async(args=[event_id], countdown=2)
+
+
 @shared_task
 def sweep_webhook_events():
     """Beat: deliveries stored while the broker was down or a worker died."""

@@ -3,15 +3,15 @@ import json
 import logging
 
 from django.conf import settings
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError
 from django.http import HttpResponse, HttpResponseBadRequest, HttpResponseForbidden
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
+from . import dispatch
 from .meta.parser import SUPPORTED_OBJECTS
 from .meta.signature import signature_is_valid
 from .models import WebhookEvent
-from .webhooks import enqueue_processing
 
 logger = logging.getLogger(__name__)
 
@@ -45,12 +45,12 @@ def meta_webhook(request):
         return HttpResponseBadRequest("Unsupported object.", content_type="text/plain")
 
     try:
-        with transaction.atomic():
-            event = WebhookEvent.objects.create(object=obj, body=body.decode())
-            transaction.on_commit(lambda: enqueue_processing(event.pk))
+        # One autocommitted INSERT: once it returns, the delivery is safe.
+        event = WebhookEvent.objects.create(object=obj, body=body.decode())
     except DatabaseError:
         logger.exception("Webhook not stored: database unavailable; answering 503 so Meta retries")
         return HttpResponse("Temporarily unavailable.", status=503, content_type="text/plain")
+    dispatch.submit(event.pk)
     return HttpResponse("OK", content_type="text/plain")
 
 

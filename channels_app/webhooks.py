@@ -19,16 +19,10 @@ MAX_ERROR_LENGTH = 2000
 
 
 def enqueue_processing(event_id: int) -> bool:
-    """Ask a worker to process the event. The row is safe if the broker is down:
-    the sweeper picks it up later, so failure here is logged, not raised."""
-    from .tasks import process_webhook_event
+    """Enqueue one stored delivery now (retries and the sweeper; the view uses channels_app.dispatch)."""
+    from .dispatch import publish
 
-    try:
-        process_webhook_event.delay(event_id)
-    except Exception as error:  # any broker/connection error
-        logger.warning("Webhook %s stored but not enqueued (%s); the sweeper will process it", event_id, error)
-        return False
-    return True
+    return publish([event_id])
 
 
 def find_entry_point(obj: str, account_id: str) -> EntryPoint | None:

@@ -28,7 +28,7 @@ def test_verification_with_a_wrong_token_is_refused(client, db):
 
 
 def test_a_signed_delivery_is_stored_and_processing_enqueued(client, db, django_capture_on_commit_callbacks):
-    with mock.patch("channels_app.tasks.process_webhook_event.delay") as delay:
+    with mock.patch("channels_app.tasks.process_webhook_events.delay") as delay:
         with django_capture_on_commit_callbacks(execute=True):
             response = post_webhook(client, load("text_message"))
 
@@ -36,7 +36,7 @@ def test_a_signed_delivery_is_stored_and_processing_enqueued(client, db, django_
     event = WebhookEvent.objects.get()
     assert event.status == WebhookEvent.Status.RECEIVED
     assert json.loads(event.body) == load("text_message")
-    delay.assert_called_once_with(event.pk)
+    delay.assert_called_once_with([event.pk])
 
 
 def test_the_raw_body_is_stored_byte_for_byte(client, db):
@@ -86,7 +86,9 @@ def test_a_body_over_the_limit_is_refused_with_413(client, db):
 
 def test_broker_down_still_answers_200_and_keeps_the_row(client, db, django_capture_on_commit_callbacks):
     with (
-        mock.patch("channels_app.tasks.process_webhook_event.delay", side_effect=ConnectionRefusedError("broker down")),
+        mock.patch(
+            "channels_app.tasks.process_webhook_events.delay", side_effect=ConnectionRefusedError("broker down")
+        ),
         django_capture_on_commit_callbacks(execute=True),
     ):
         response = post_webhook(client, load("text_message"))
@@ -114,3 +116,33 @@ def test_the_endpoint_needs_no_csrf_token_or_session(db):
 
 def test_other_methods_are_not_allowed(client, db):
     assert client.put("/webhooks/meta/").status_code == 405
+
+
+def test_the_background_dispatcher_publishes_stored_deliveries_in_batches(client, db, settings):
+    from channels_app import dispatch
+
+    settings.WEBHOOK_DISPATCH = "thread"
+    published = []
+    with mock.patch("channels_app.tasks.process_webhook_events.delay", side_effect=published.append):
+        for _ in range(3):
+            assert post_webhook(client, load("text_message")).status_code == 200
+        assert dispatch.flush()
+        import time
+
+        deadline = time.monotonic() + 5
+        while sum(len(batch) for batch in published) < 3 and time.monotonic() < deadline:
+            time.sleep(0.01)
+
+    assert sorted(event_id for batch in published for event_id in batch) == sorted(
+        WebhookEvent.objects.values_list("pk", flat=True)
+    )
+
+
+def test_a_batch_task_processes_every_delivery(db):
+    from channels_app.tasks import process_webhook_events
+
+    events = [WebhookEvent.objects.create(object="instagram", body=json.dumps(load("postback"))) for _ in range(2)]
+
+    process_webhook_events([event.pk for event in events])
+
+    assert set(WebhookEvent.objects.values_list("status", flat=True)) == {"ignored"}

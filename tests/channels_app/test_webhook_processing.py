@@ -321,16 +321,16 @@ def test_the_sweeper_enqueues_events_left_received(account):
     old = WebhookEvent.objects.create(object="instagram", body="{}", received_at=timezone.now() - timedelta(minutes=5))
     WebhookEvent.objects.create(object="instagram", body="{}")
 
-    with mock.patch("channels_app.tasks.process_webhook_event.delay") as delay:
+    with mock.patch("channels_app.tasks.process_webhook_events.delay") as delay:
         assert webhooks.sweep_unprocessed() == 1
 
-    delay.assert_called_once_with(old.pk)
+    delay.assert_called_once_with([old.pk])
 
 
 def test_failed_events_can_be_retried_from_settings(admin_client, account, django_capture_on_commit_callbacks):
     failed = WebhookEvent.objects.create(object="instagram", body=json.dumps(load("text_message")), status="failed")
 
-    with mock.patch("channels_app.tasks.process_webhook_event.delay") as delay:
+    with mock.patch("channels_app.tasks.process_webhook_events.delay") as delay:
         with django_capture_on_commit_callbacks(execute=True):
             admin_client.post(
                 "/settings/channels_app/webhookevent/", {"action": "retry", "_selected_action": [failed.pk]}
@@ -338,7 +338,7 @@ def test_failed_events_can_be_retried_from_settings(admin_client, account, djang
 
     failed.refresh_from_db()
     assert failed.status == WebhookEvent.Status.RECEIVED
-    delay.assert_called_once_with(failed.pk)
+    delay.assert_called_once_with([failed.pk])
     assert admin_client.get(f"/settings/channels_app/webhookevent/{failed.pk}/change/").status_code == 200
 
 

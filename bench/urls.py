@@ -1,0 +1,33 @@
+"""The app's URLs plus the two baselines bench/webhook_ack.py compares the webhook with."""
+
+from django.conf import settings
+from django.http import HttpResponse, HttpResponseForbidden
+from django.urls import path
+from django.views.decorators.csrf import csrf_exempt
+
+from channels_app.meta.signature import signature_is_valid
+from channels_app.models import WebhookEvent
+from config.urls import urlpatterns as app_urlpatterns
+
+
+@csrf_exempt
+def bare(request):
+    """The floor of any Django view: answer 200."""
+    return HttpResponse("OK", content_type="text/plain")
+
+
+@csrf_exempt
+def durable(request):
+    """The floor of any design that stores before it acknowledges: verify, insert one row, answer."""
+    body = request.body
+    if not signature_is_valid(body, request.headers.get("X-Hub-Signature-256"), settings.META_APP_SECRET):
+        return HttpResponseForbidden()
+    WebhookEvent.objects.create(object="instagram", body=body.decode())
+    return HttpResponse("OK", content_type="text/plain")
+
+
+urlpatterns = [
+    path("bench/bare/", bare),
+    path("bench/durable/", durable),
+    *app_urlpatterns,
+]
