@@ -40,7 +40,7 @@ def meta_webhook(request):
         logger.warning("Webhook refused: body is not JSON (%d bytes)", len(body))
         return HttpResponseBadRequest("Body is not JSON.", content_type="text/plain")
     obj = payload.get("object") if isinstance(payload, dict) else None
-    if obj not in SUPPORTED_OBJECTS:
+    if not isinstance(obj, str) or obj not in SUPPORTED_OBJECTS:
         logger.warning("Webhook refused: unsupported object %r", obj)
         return HttpResponseBadRequest("Unsupported object.", content_type="text/plain")
 

@@ -16,7 +16,15 @@ from channels_app.models import AccountEvent, EntryPoint, InstagramAccount, Outb
 from inbox.services import route_conversation
 
 from . import signals
-from .models import Attachment, Conversation, Customer, CustomerIdentity, CustomerReaction, TimelineItem
+from .models import (
+    Attachment,
+    Conversation,
+    Customer,
+    CustomerIdentity,
+    CustomerReaction,
+    DeletedMessage,
+    TimelineItem,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -186,16 +194,15 @@ def _story_mention(entry_point, event: parser.StoryMention) -> str:
 def _reaction(entry_point, event: parser.InboundReaction) -> str:
     # Kept for the record; Instagram reactions are not shown in the timeline.
     identity, _ = get_or_create_identity(entry_point, event.customer_id)
-    CustomerReaction.objects.create(
+    _, created = CustomerReaction.objects.get_or_create(
         entry_point=entry_point,
         customer=identity.customer,
         message_external_id=event.mid,
         action=event.action,
-        reaction=event.reaction,
-        emoji=event.emoji,
         occurred_at=event.occurred_at,
+        defaults={"reaction": event.reaction, "emoji": event.emoji},
     )
-    return "reaction recorded"
+    return "reaction recorded" if created else "duplicate"
 
 
 def _echo(entry_point, event: parser.Echo) -> str:
@@ -267,12 +274,16 @@ def _outside_echo(entry_point, event: parser.Echo) -> str:
 
 
 def _deleted(entry_point, event: parser.MessageDeleted) -> str:
+    # Remembered even when the message itself has not arrived yet.
+    DeletedMessage.objects.get_or_create(
+        entry_point=entry_point, external_id=event.mid, defaults={"deleted_at": event.occurred_at}
+    )
     updated = TimelineItem.objects.filter(
         entry_point=entry_point, external_id=event.mid, direction=TimelineItem.Direction.INBOUND
     )
     item = updated.first()
     if item is None:
-        return "deleted unknown message"
+        return "deleted before it arrived"
     updated.update(deleted_by_customer=True)
     Conversation.touch(item.conversation_id)
     return "marked deleted"

@@ -142,7 +142,7 @@ def parse_delivery(payload) -> Delivery:
     if not isinstance(payload, dict):
         raise PayloadError("The body is not a JSON object.")
     obj = payload.get("object")
-    if obj not in SUPPORTED_OBJECTS:
+    if not isinstance(obj, str) or obj not in SUPPORTED_OBJECTS:
         raise PayloadError(f"Unsupported webhook object {obj!r}.")
     entries = payload.get("entry")
     if not isinstance(entries, list):
