@@ -85,14 +85,9 @@ def worker_env(extra=None):
     return env
 
 
-@pytest.fixture
-def celery_worker_process(services, transactional_db, tmp_path):
-    """A real `celery worker` process on Redis and the test database."""
-    from config.celery import app
-
-    app.control.purge()
-    log_path = tmp_path / "worker.log"
-    with log_path.open("w") as log:
+def start_worker(log_path, extra_env=None, pool="solo"):
+    """Start a real `celery worker` on the test database and broker; returns once it is ready."""
+    with log_path.open("a") as log:
         process = subprocess.Popen(
             [
                 sys.executable,
@@ -101,30 +96,44 @@ def celery_worker_process(services, transactional_db, tmp_path):
                 "-A",
                 "config",
                 "worker",
-                "--pool=solo",
+                f"--pool={pool}",
                 "--loglevel=INFO",
                 "--without-gossip",
                 "--without-mingle",
                 "--hostname",
-                f"test-{os.getpid()}@%h",
+                f"test-{os.getpid()}-{time.monotonic_ns()}@%h",
             ],
             cwd=ROOT,
-            env=worker_env(),
+            env=worker_env(extra_env),
             stdout=log,
             stderr=subprocess.STDOUT,
         )
     deadline = time.monotonic() + 30
-    while "ready" not in log_path.read_text():
+    while log_path.read_text().count("ready.") < 1 or process.poll() is not None:
         if process.poll() is not None or time.monotonic() > deadline:
             process.kill()
             pytest.fail(f"Celery worker did not start:\n{log_path.read_text()}")
         time.sleep(0.2)
-    yield process
+    return process
+
+
+def stop_process(process):
     process.terminate()
     try:
         process.wait(timeout=10)
     except subprocess.TimeoutExpired:
         process.kill()
+
+
+@pytest.fixture
+def celery_worker_process(services, transactional_db, tmp_path):
+    """A real `celery worker` process on Redis and the test database."""
+    from config.celery import app
+
+    app.control.purge()
+    process = start_worker(tmp_path / "worker.log")
+    yield process
+    stop_process(process)
 
 
 def wait_for(predicate, timeout=15.0, interval=0.1, message="condition"):

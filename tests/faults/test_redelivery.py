@@ -13,8 +13,19 @@ from tests.meta_payloads import IG_ACCOUNT_ID, load
 
 # Echoes and read receipts are left out on purpose: they refer to messages the
 # app sent, and their effect depends on that send existing first.
-PAYLOADS = ["text_message", "image_message", "story_reply", "story_mention", "reaction", "unreact", "deleted",
-            "unsupported", "postback", "batched", "messenger_text"]
+PAYLOADS = [
+    "text_message",
+    "image_message",
+    "story_reply",
+    "story_mention",
+    "reaction",
+    "unreact",
+    "deleted",
+    "unsupported",
+    "postback",
+    "batched",
+    "messenger_text",
+]
 
 
 @pytest.fixture
