@@ -125,3 +125,84 @@ def _up(url):
         return requests.get(url, timeout=1).status_code == 403  # verification without a token
     except requests.RequestException:
         return False
+
+
+def test_a_worker_killed_after_meta_accepted_a_send_does_not_send_it_twice(account, tmp_path):
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from celery import current_app
+
+    from channels_app.models import OutboundMessage
+    from conversations.outbound import send_reply
+    from tests.factories import make_conversation, make_customer, make_user
+
+    received, answered = [], threading.Event()
+    arrived = threading.Event()
+
+    class SlowMeta(BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802
+            received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            arrived.set()
+            answered.wait(10)  # Meta accepted it; the answer never reaches the killed worker
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(b'{"recipient_id": "IGSID-9", "message_id": "mid.accepted.1"}')
+
+        def log_message(self, *args):
+            pass
+
+    fake = ThreadingHTTPServer(("127.0.0.1", 0), SlowMeta)
+    threading.Thread(target=fake.serve_forever, daemon=True).start()
+    graph = f"http://127.0.0.1:{fake.server_address[1]}"
+    customer = make_customer(account.entry_point, external_id="IGSID-9")
+    conversation = make_conversation(
+        inbox=None, entry_point=account.entry_point, customer=customer, last_customer_message_at=timezone.now()
+    )
+    log = tmp_path / "worker.log"
+    worker = start_worker(log, {"TEST_META_GRAPH_URL": graph})
+    try:
+        send_reply(conversation, make_user(), "Your refund is on its way")  # enqueues the drainer on commit
+        assert arrived.wait(20), log.read_text()
+        worker.send_signal(signal.SIGKILL)
+        worker.wait()
+        answered.set()
+        assert OutboundMessage.objects.get().status == "sending"
+
+        # Meta's echo of the accepted message tells us its id.
+        echo = {
+            "object": "instagram",
+            "entry": [
+                {
+                    "id": IG_ACCOUNT_ID,
+                    "time": 1,
+                    "messaging": [
+                        {
+                            "sender": {"id": IG_ACCOUNT_ID},
+                            "recipient": {"id": "IGSID-9"},
+                            "timestamp": 1764037300000,
+                            "message": {"mid": "mid.accepted.1", "text": "Your refund is on its way", "is_echo": True},
+                        }
+                    ],
+                }
+            ],
+        }
+        event = WebhookEvent.objects.create(object="instagram", body=json.dumps(echo))
+        webhooks.process_webhook_event(event.pk)
+
+        worker = start_worker(log, {"TEST_META_GRAPH_URL": graph})
+        # The dead drainer's lease and the in-doubt grace period would run out by themselves
+        # (60 s, 2 minutes); skip the wait.
+        account.__class__.objects.update(drain_lease_until=timezone.now() - timedelta(seconds=1))
+        OutboundMessage.objects.update(next_attempt_at=timezone.now())
+        current_app.send_task("conversations.tasks.drain_account", args=[account.pk])
+        wait_for(lambda: OutboundMessage.objects.get().status == "sent", message="the drainer to record the send")
+    finally:
+        stop_process(worker)
+        fake.shutdown()
+
+    assert len(received) == 1
+    item = TimelineItem.objects.get(kind="agent_message")
+    assert item.external_id == "mid.accepted.1"
+    assert item.delivery_status in ("sent", "delivered")
