@@ -4,7 +4,7 @@ import json
 import logging
 from datetime import timedelta
 
-from django.db import transaction
+from django.db import OperationalError, transaction
 from django.utils import timezone
 
 from conversations import inbound
@@ -32,13 +32,17 @@ def enqueue_processing(event_id: int) -> bool:
 
 
 def find_entry_point(obj: str, account_id: str) -> EntryPoint | None:
-    """The Entry Point a delivery's entry is for: Instagram user id, or Page id for Messenger."""
+    """The Entry Point a delivery's entry is for: Instagram user id, or Page id for Messenger.
+
+    A Page's deliveries go to its Messenger Entry Point; until one exists, to the
+    Instagram account connected through that Page."""
     if obj == "instagram":
         return EntryPoint.objects.filter(kind=EntryPoint.Kind.INSTAGRAM, external_id=account_id).first()
+    messenger = EntryPoint.objects.filter(kind=EntryPoint.Kind.MESSENGER, external_id=account_id).first()
+    if messenger is not None:
+        return messenger
     account = InstagramAccount.objects.filter(page_id=account_id).select_related("entry_point").first()
-    if account is not None:
-        return account.entry_point
-    return EntryPoint.objects.filter(kind=EntryPoint.Kind.MESSENGER, external_id=account_id).first()
+    return account.entry_point if account is not None else None
 
 
 def process_webhook_event(event_id: int) -> str:
@@ -72,6 +76,8 @@ def process_webhook_event(event_id: int) -> str:
                     with transaction.atomic():
                         inbound.handle_event(entry_point, item)
                     applied += 1
+                except OperationalError:
+                    raise  # the database's trouble, not the event's: the task retries the delivery
                 except Exception as error:
                     logger.exception("Webhook %s: event %s failed", event.pk, type(item).__name__)
                     problems.append(f"{type(item).__name__} {getattr(item, 'mid', '')}: {error!r}")

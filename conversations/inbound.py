@@ -30,6 +30,7 @@ def handle_event(entry_point: EntryPoint, event) -> str:
         parser.StoryMention: _story_mention,
         parser.InboundReaction: _reaction,
         parser.Echo: _echo,
+        parser.EchoReaction: _echo_reaction,
         parser.MessageDeleted: _deleted,
         parser.UnsupportedMessage: _unsupported,
         parser.ReadReceipt: _read,
@@ -122,7 +123,9 @@ def _enqueue_download(attachment_id):
         logger.warning("Download of attachment %s not enqueued: %s", attachment_id, error)
 
 
-def _customer_item(entry_point, event, kind, **fields) -> str:
+def _customer_item(entry_point, event, kind, placeholder=False, **fields) -> str:
+    """Store a customer's event as a timeline item once. A placeholder (a deletion that
+    overtook its message) neither counts as the customer's latest message nor notifies."""
     if _item_exists(entry_point, event.mid):
         return "duplicate"
     identity, _ = get_or_create_identity(entry_point, event.customer_id)
@@ -130,6 +133,9 @@ def _customer_item(entry_point, event, kind, **fields) -> str:
     item = _create_item(conversation, entry_point, event, kind=kind, direction=TimelineItem.Direction.INBOUND, **fields)
     if item is None:
         return "duplicate"
+    if placeholder:
+        Conversation.touch(conversation.pk)
+        return "created"
     latest = conversation.last_customer_message_at
     update = {"last_customer_message_at": max(latest, event.occurred_at) if latest else event.occurred_at}
     if conversation.status == Conversation.Status.WAITING:
@@ -186,16 +192,15 @@ def _story_mention(entry_point, event: parser.StoryMention) -> str:
 def _reaction(entry_point, event: parser.InboundReaction) -> str:
     # Kept for the record; Instagram reactions are not shown in the timeline.
     identity, _ = get_or_create_identity(entry_point, event.customer_id)
-    CustomerReaction.objects.create(
+    _, created = CustomerReaction.objects.get_or_create(
         entry_point=entry_point,
         customer=identity.customer,
         message_external_id=event.mid,
         action=event.action,
-        reaction=event.reaction,
-        emoji=event.emoji,
         occurred_at=event.occurred_at,
+        defaults={"reaction": event.reaction, "emoji": event.emoji},
     )
-    return "reaction recorded"
+    return "reaction recorded" if created else "duplicate"
 
 
 def _echo(entry_point, event: parser.Echo) -> str:
@@ -229,6 +234,34 @@ def _claim_in_flight_send(entry_point, event: parser.Echo) -> bool:
     )
     Conversation.touch(match.item.conversation_id)
     return True
+
+
+def _echo_reaction(entry_point, event: parser.EchoReaction) -> str:
+    """The account reacted to a customer's message: our like, or someone in the Instagram app."""
+    ours = OutboundMessage.objects.select_for_update().filter(
+        account__entry_point=entry_point,
+        recipient_id=event.recipient_id,
+        kind=OutboundMessage.Kind.REACTION,
+        payload__message_id=event.mid,
+    )
+    in_flight = ours.filter(status=OutboundMessage.Status.SENDING, message_id="").order_by("id").first()
+    if in_flight is not None:
+        # Meta's answer to a reaction carries no message id of its own; recording the
+        # reacted-to mid tells the drainer the like went out, so it is not sent twice.
+        in_flight.message_id = event.mid
+        in_flight.save(update_fields=["message_id"])
+        return "echo of ours"
+    if ours.exists():
+        return "echo of ours"
+    account = InstagramAccount.objects.filter(entry_point=entry_point).first()
+    if account is not None:
+        AccountEvent.objects.get_or_create(
+            account=account,
+            kind=AccountEvent.Kind.OUTSIDE_ECHO,
+            external_id=f"{event.action}:{event.mid}:{int(event.occurred_at.timestamp() * 1000)}",
+            defaults={"occurred_at": event.occurred_at},
+        )
+    return "outside reaction counted"
 
 
 def _outside_echo(entry_point, event: parser.Echo) -> str:
@@ -272,7 +305,11 @@ def _deleted(entry_point, event: parser.MessageDeleted) -> str:
     )
     item = updated.first()
     if item is None:
-        return "deleted unknown message"
+        # The deletion overtook the message (or the message never reached us): keep a
+        # deleted placeholder under its mid, so the message, if it comes, is never shown.
+        return _customer_item(
+            entry_point, event, TimelineItem.Kind.CUSTOMER_MESSAGE, placeholder=True, deleted_by_customer=True
+        )
     updated.update(deleted_by_customer=True)
     Conversation.touch(item.conversation_id)
     return "marked deleted"

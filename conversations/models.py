@@ -218,6 +218,15 @@ class CustomerReaction(models.Model):
     emoji = models.CharField(max_length=20, blank=True)
     occurred_at = models.DateTimeField(default=timezone.now)
 
+    class Meta:
+        constraints = [
+            # Meta redelivers webhooks: the same reaction at the same moment is stored once.
+            models.UniqueConstraint(
+                fields=["entry_point", "customer", "message_external_id", "action", "occurred_at"],
+                name="unique_customer_reaction",
+            )
+        ]
+
 
 def validate_timezone_name(value):
     """A timezone must be an IANA name the server knows, e.g. Europe/Berlin."""

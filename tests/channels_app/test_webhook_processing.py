@@ -394,3 +394,102 @@ def test_two_workers_processing_the_same_delivery_at_once_add_one_item(postgres)
     assert Conversation.objects.count() == 1
     assert Customer.objects.count() == 1
     assert set(WebhookEvent.objects.values_list("status", flat=True)) == {"processed"}
+
+
+TEXT_MID = load("text_message")["entry"][0]["messaging"][0]["message"]["mid"]
+
+
+def test_a_redelivered_reaction_is_recorded_once(account):
+    deliver(load("reaction"))
+
+    deliver(load("reaction"))
+
+    assert CustomerReaction.objects.count() == 1
+
+
+def test_the_accounts_own_reaction_is_not_taken_for_a_customer(account):
+    deliver(load("text_message"))
+
+    deliver(load("account_reaction"))
+
+    assert list(CustomerIdentity.objects.values_list("external_id", flat=True)) == [CUSTOMER_IGSID]
+    assert not CustomerReaction.objects.exists()
+    assert items().count() == 1
+
+
+def test_a_reaction_made_in_the_instagram_app_is_counted_as_outside_the_app(account):
+    deliver(load("text_message"))
+
+    deliver(load("account_reaction"))
+    deliver(load("account_reaction"))
+
+    assert AccountEvent.objects.get().kind == AccountEvent.Kind.OUTSIDE_ECHO
+
+
+def test_the_echo_of_our_like_in_flight_tells_the_sender_it_went_out(account):
+    deliver(load("text_message"))
+    conversation = Conversation.objects.get()
+    like = make_item(conversation, TimelineItem.Kind.AGENT_LIKE, "", delivery_status="queued")
+    OutboundMessage.objects.create(
+        account=account,
+        item=like,
+        kind=OutboundMessage.Kind.REACTION,
+        recipient_id=CUSTOMER_IGSID,
+        payload={"message_id": TEXT_MID, "reaction": "love"},
+        status=OutboundMessage.Status.SENDING,
+    )
+
+    deliver(load("account_reaction"))
+
+    assert OutboundMessage.objects.get().message_id == TEXT_MID
+    assert not AccountEvent.objects.exists()
+
+
+def test_a_deletion_that_overtakes_its_message_keeps_the_message_hidden(account):
+    deliver(load("deleted"))
+
+    deliver(load("text_message"))
+
+    item = items().get()
+    assert item.deleted_by_customer is True
+    assert item.text == ""
+    assert Conversation.objects.get().last_customer_message_at is None
+
+
+def test_a_database_error_in_an_event_retries_the_delivery_instead_of_failing_it(account):
+    from django.db import OperationalError
+
+    event = WebhookEvent.objects.create(object="instagram", body=json.dumps(load("text_message")))
+
+    with (
+        mock.patch("conversations.inbound._message", side_effect=OperationalError("server closed the connection")),
+        pytest.raises(OperationalError),
+    ):
+        webhooks.process_webhook_event(event.pk)
+
+    event.refresh_from_db()
+    assert event.status == WebhookEvent.Status.RECEIVED
+    assert not TimelineItem.objects.exists()
+
+
+def test_the_task_gives_up_after_bounded_retries_and_marks_the_event_failed(account):
+    from django.db import OperationalError
+
+    from channels_app.tasks import MAX_PROCESS_ATTEMPTS, process_webhook_event
+
+    event = WebhookEvent.objects.create(object="instagram", body=json.dumps(load("text_message")))
+    with mock.patch("channels_app.webhooks.process_webhook_event", side_effect=OperationalError("down")):
+        result = process_webhook_event.apply(args=(event.pk,), retries=MAX_PROCESS_ATTEMPTS)
+
+    assert result.result == "failed"
+    event.refresh_from_db()
+    assert event.status == WebhookEvent.Status.FAILED
+    assert "Gave up after 5 retries" in event.last_error
+
+
+def test_a_page_delivery_goes_to_the_pages_messenger_entry_point_when_there_is_one(account):
+    messenger = make_entry_point(kind="messenger", display_name="Acme Shoes", external_id=account.page_id)
+
+    deliver(load("messenger_text"))
+
+    assert items().get().entry_point == messenger
