@@ -114,3 +114,23 @@ def test_the_endpoint_needs_no_csrf_token_or_session(db):
 
 def test_other_methods_are_not_allowed(client, db):
     assert client.put("/webhooks/meta/").status_code == 405
+
+
+@override_settings(META_WEBHOOK_MAX_BYTES=100)
+def test_a_body_over_the_limit_without_a_content_length_is_refused_with_413(rf, db):
+    from channels_app.views import meta_webhook
+
+    request = rf.post("/webhooks/meta/", data=json.dumps(load("batched")), content_type="application/json")
+    del request.META["CONTENT_LENGTH"]  # e.g. a chunked upload
+
+    response = meta_webhook(request)
+
+    assert response.status_code == 413
+    assert not WebhookEvent.objects.exists()
+
+
+def test_a_malformed_content_length_is_refused_with_400(client, db):
+    response = client.post("/webhooks/meta/", data=b"{}", content_type="application/json", CONTENT_LENGTH="twelve")
+
+    assert response.status_code == 400
+    assert not WebhookEvent.objects.exists()
