@@ -9,10 +9,10 @@ from django.http import HttpResponse, HttpResponseBadRequest, HttpResponseForbid
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
+from .dispatch import dispatcher
 from .meta.parser import SUPPORTED_OBJECTS
 from .meta.signature import signature_is_valid
 from .models import WebhookEvent
-from .webhooks import enqueue_processing
 
 logger = logging.getLogger(__name__)
 
@@ -58,7 +58,7 @@ def meta_webhook(request):
         logger.exception("Webhook not stored: database unavailable; answering 503 so Meta retries")
         return HttpResponse("Temporarily unavailable.", status=503, content_type="text/plain")
     # Runs at once in autocommit; after the commit if the request is in a transaction.
-    transaction.on_commit(partial(enqueue_processing, event.pk))
+    transaction.on_commit(partial(dispatcher.submit, event.pk))
     return HttpResponse("OK", content_type="text/plain")
 
 

@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from conversations import inbound
 
+from .dispatch import publish_in_batches
 from .meta import parser
 from .models import EntryPoint, InstagramAccount, WebhookEvent
 
@@ -18,13 +19,13 @@ SWEEP_AFTER = timedelta(minutes=1)
 MAX_ERROR_LENGTH = 2000
 
 
-def enqueue_processing(event_id: int) -> bool:
+def enqueue_processing(event_id: int, countdown: float | None = None) -> bool:
     """Ask a worker to process the event. The row is safe if the broker is down:
     the sweeper picks it up later, so failure here is logged, not raised."""
     from .tasks import process_webhook_event
 
     try:
-        process_webhook_event.delay(event_id)
+        process_webhook_event.apply_async((event_id,), countdown=countdown)
     except Exception as error:  # any broker/connection error
         logger.warning("Webhook %s stored but not enqueued (%s); the sweeper will process it", event_id, error)
         return False
@@ -107,8 +108,7 @@ def retry_events(queryset) -> int:
     """Put failed (or ignored) events back to be processed again (admins' Retry action)."""
     ids = list(queryset.exclude(status=WebhookEvent.Status.PROCESSED).values_list("pk", flat=True))
     WebhookEvent.objects.filter(pk__in=ids).update(status=WebhookEvent.Status.RECEIVED, last_error="")
-    for event_id in ids:
-        transaction.on_commit(lambda event_id=event_id: enqueue_processing(event_id))
+    transaction.on_commit(lambda: publish_in_batches(ids))
     return len(ids)
 
 
@@ -118,6 +118,5 @@ def sweep_unprocessed(limit: int = 500) -> int:
         status=WebhookEvent.Status.RECEIVED, received_at__lt=timezone.now() - SWEEP_AFTER
     ).order_by("received_at")
     ids = list(stale.values_list("pk", flat=True)[:limit])
-    for event_id in ids:
-        enqueue_processing(event_id)
+    publish_in_batches(ids)
     return len(ids)

@@ -321,16 +321,16 @@ def test_the_sweeper_enqueues_events_left_received(account):
     old = WebhookEvent.objects.create(object="instagram", body="{}", received_at=timezone.now() - timedelta(minutes=5))
     WebhookEvent.objects.create(object="instagram", body="{}")
 
-    with mock.patch("channels_app.tasks.process_webhook_event.delay") as delay:
+    with mock.patch("channels_app.tasks.process_webhook_events.delay") as delay:
         assert webhooks.sweep_unprocessed() == 1
 
-    delay.assert_called_once_with(old.pk)
+    delay.assert_called_once_with([old.pk])
 
 
 def test_failed_events_can_be_retried_from_settings(admin_client, account, django_capture_on_commit_callbacks):
     failed = WebhookEvent.objects.create(object="instagram", body=json.dumps(load("text_message")), status="failed")
 
-    with mock.patch("channels_app.tasks.process_webhook_event.delay") as delay:
+    with mock.patch("channels_app.tasks.process_webhook_events.delay") as delay:
         with django_capture_on_commit_callbacks(execute=True):
             admin_client.post(
                 "/settings/channels_app/webhookevent/", {"action": "retry", "_selected_action": [failed.pk]}
@@ -338,7 +338,7 @@ def test_failed_events_can_be_retried_from_settings(admin_client, account, djang
 
     failed.refresh_from_db()
     assert failed.status == WebhookEvent.Status.RECEIVED
-    delay.assert_called_once_with(failed.pk)
+    delay.assert_called_once_with([failed.pk])
     assert admin_client.get(f"/settings/channels_app/webhookevent/{failed.pk}/change/").status_code == 200
 
 
@@ -493,3 +493,42 @@ def test_a_page_delivery_goes_to_the_pages_messenger_entry_point_when_there_is_o
     deliver(load("messenger_text"))
 
     assert items().get().entry_point == messenger
+
+
+def test_a_published_batch_applies_each_delivery_and_a_poison_one_fails_alone(account):
+    from channels_app.tasks import process_webhook_events
+
+    good = WebhookEvent.objects.create(object="instagram", body=json.dumps(load("text_message")))
+    poison = WebhookEvent.objects.create(object="instagram", body=json.dumps(load("image_message")))
+    real = webhooks.process_webhook_event
+
+    def process(event_id):
+        if event_id == poison.pk:
+            raise KeyError("unexpected")
+        return real(event_id)
+
+    with mock.patch("channels_app.webhooks.process_webhook_event", side_effect=process):
+        results = process_webhook_events.apply(args=([poison.pk, good.pk],)).result
+
+    assert results == {poison.pk: "failed", good.pk: "processed"}
+    poison.refresh_from_db()
+    assert poison.status == WebhookEvent.Status.FAILED
+    assert "KeyError" in poison.last_error
+    assert items().get().text == "Hi, where is my order?"
+
+
+def test_a_batch_hands_a_delivery_hit_by_a_database_error_to_its_own_retrying_task(account):
+    from django.db import OperationalError
+
+    from channels_app.tasks import process_webhook_events
+
+    event = WebhookEvent.objects.create(object="instagram", body=json.dumps(load("text_message")))
+
+    with (
+        mock.patch("channels_app.webhooks.process_webhook_event", side_effect=OperationalError("down")),
+        mock.patch("channels_app.tasks.process_webhook_event.apply_async") as apply_async,
+    ):
+        results = process_webhook_events.apply(args=([event.pk],)).result
+
+    assert results == {event.pk: "retrying"}
+    apply_async.assert_called_once_with((event.pk,), countdown=2)
