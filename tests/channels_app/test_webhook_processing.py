@@ -532,3 +532,16 @@ def test_a_batch_hands_a_delivery_hit_by_a_database_error_to_its_own_retrying_ta
 
     assert results == {event.pk: "retrying"}
     apply_async.assert_called_once_with((event.pk,), countdown=2)
+
+
+def test_an_unexpected_error_marks_the_event_failed_instead_of_leaving_it_for_the_sweeper(account):
+    from channels_app.tasks import process_webhook_event
+
+    event = WebhookEvent.objects.create(object="instagram", body=json.dumps(load("text_message")))
+    with mock.patch("channels_app.webhooks.process_webhook_event", side_effect=KeyError("bug")):
+        assert process_webhook_event.apply(args=(event.pk,)).result == "failed"
+
+    event.refresh_from_db()
+    assert event.status == WebhookEvent.Status.FAILED
+    assert "KeyError" in event.last_error
+    assert webhooks.sweep_unprocessed() == 0
