@@ -138,6 +138,8 @@ def _customer_item(entry_point, event, kind, placeholder=False, **fields) -> str
         return "created"
     latest = conversation.last_customer_message_at
     update = {"last_customer_message_at": max(latest, event.occurred_at) if latest else event.occurred_at}
+    if event.occurred_at < conversation.opened_at:
+        update["opened_at"] = event.occurred_at  # an earlier message that arrived late
     if conversation.status == Conversation.Status.WAITING:
         update["status"] = Conversation.Status.OPEN
     Conversation.touch(conversation.pk, **update)

@@ -544,3 +544,19 @@ def test_an_unexpected_error_marks_the_event_failed_instead_of_leaving_it_for_th
     event.refresh_from_db()
     assert event.status == WebhookEvent.Status.FAILED
     assert "KeyError" in event.last_error
+
+
+def test_messages_delivered_out_of_order_are_shown_in_metas_order(account):
+    earlier = load("text_message")
+    later = load("text_message")
+    message = later["entry"][0]["messaging"][0]
+    message["timestamp"] += 60_000
+    message["message"].update(mid="mid.later.1", text="Hello?")
+
+    deliver(later)
+    deliver(earlier)
+
+    conversation = Conversation.objects.get()
+    assert list(items().values_list("text", flat=True)) == ["Hi, where is my order?", "Hello?"]
+    assert conversation.opened_at == datetime(2025, 11, 25, 2, 20, tzinfo=UTC)
+    assert conversation.last_customer_message_at == datetime(2025, 11, 25, 2, 21, tzinfo=UTC)
