@@ -369,13 +369,9 @@ def test_a_failed_profile_fetch_leaves_a_placeholder_and_asks_for_a_retry(accoun
     assert Customer.objects.get().display_name.startswith("Customer ")
 
 
-@pytest.mark.django_db(transaction=True)
-def test_two_workers_processing_the_same_delivery_at_once_add_one_item(postgres):
-    make_inbox("Instagram", default=True)
-    make_instagram_account(make_entry_point(external_id=IG_ACCOUNT_ID))
-    body = json.dumps(load("text_message"))
-    events = [WebhookEvent.objects.create(object="instagram", body=body) for _ in range(2)]
-    barrier = threading.Barrier(2)
+def process_at_once(event_ids):
+    """Process stored deliveries in parallel threads, each with its own connection, started together."""
+    barrier = threading.Barrier(len(event_ids))
 
     def work(event_id):
         barrier.wait()
@@ -384,11 +380,40 @@ def test_two_workers_processing_the_same_delivery_at_once_add_one_item(postgres)
         finally:
             connection.close()
 
-    threads = [threading.Thread(target=work, args=(event.pk,)) for event in events]
+    threads = [threading.Thread(target=work, args=(event_id,)) for event_id in event_ids]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_new_customers_first_two_messages_processed_at_once_share_one_customer_and_conversation(postgres):
+    make_inbox("Instagram", default=True)
+    make_instagram_account(make_entry_point(external_id=IG_ACCOUNT_ID))
+    second = load("text_message")
+    second["entry"][0]["messaging"][0]["message"].update(mid="mid.second.1", text="Hello?")
+    events = [
+        WebhookEvent.objects.create(object="instagram", body=json.dumps(payload))
+        for payload in (load("text_message"), second)
+    ]
+
+    process_at_once([event.pk for event in events])
+
+    assert Customer.objects.count() == 1
+    assert Conversation.objects.count() == 1
+    assert sorted(TimelineItem.objects.values_list("text", flat=True)) == ["Hello?", "Hi, where is my order?"]
+    assert set(WebhookEvent.objects.values_list("status", flat=True)) == {"processed"}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_processing_the_same_delivery_at_once_add_one_item(postgres):
+    make_inbox("Instagram", default=True)
+    make_instagram_account(make_entry_point(external_id=IG_ACCOUNT_ID))
+    body = json.dumps(load("text_message"))
+    events = [WebhookEvent.objects.create(object="instagram", body=body) for _ in range(2)]
+
+    process_at_once([event.pk for event in events])
 
     assert TimelineItem.objects.count() == 1
     assert Conversation.objects.count() == 1
