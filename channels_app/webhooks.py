@@ -5,6 +5,7 @@ import logging
 from datetime import timedelta
 
 from django.db import OperationalError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from conversations import inbound
@@ -16,6 +17,7 @@ from .models import EntryPoint, InstagramAccount, WebhookEvent
 logger = logging.getLogger(__name__)
 
 SWEEP_AFTER = timedelta(minutes=1)
+SWEEP_AGAIN_AFTER = timedelta(minutes=5)
 MAX_ERROR_LENGTH = 2000
 
 
@@ -113,10 +115,18 @@ def retry_events(queryset) -> int:
 
 
 def sweep_unprocessed(limit: int = 500) -> int:
-    """Enqueue deliveries left `received` for over a minute (broker was down, worker died)."""
-    stale = WebhookEvent.objects.filter(
-        status=WebhookEvent.Status.RECEIVED, received_at__lt=timezone.now() - SWEEP_AFTER
-    ).order_by("received_at")
+    """Enqueue deliveries left `received` for over a minute (broker was down, worker died).
+
+    A delivery swept once waits SWEEP_AGAIN_AFTER before it is swept again: while
+    workers work through a backlog, its first message is probably still queued.
+    """
+    now = timezone.now()
+    stale = (
+        WebhookEvent.objects.filter(status=WebhookEvent.Status.RECEIVED, received_at__lt=now - SWEEP_AFTER)
+        .filter(Q(swept_at__isnull=True) | Q(swept_at__lt=now - SWEEP_AGAIN_AFTER))
+        .order_by("received_at")
+    )
     ids = list(stale.values_list("pk", flat=True)[:limit])
+    WebhookEvent.objects.filter(pk__in=ids).update(swept_at=now)
     publish_in_batches(ids)
     return len(ids)

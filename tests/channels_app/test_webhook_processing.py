@@ -5,6 +5,7 @@ from unittest import mock
 
 import pytest
 import responses
+import time_machine
 from django.db import connection
 from django.utils import timezone
 
@@ -325,6 +326,19 @@ def test_the_sweeper_enqueues_events_left_received(account):
         assert webhooks.sweep_unprocessed() == 1
 
     delay.assert_called_once_with([old.pk])
+
+
+def test_the_sweeper_waits_before_sweeping_the_same_event_again(account):
+    old = WebhookEvent.objects.create(object="instagram", body="{}", received_at=timezone.now() - timedelta(minutes=5))
+    with mock.patch("channels_app.tasks.process_webhook_events.delay") as delay:
+        webhooks.sweep_unprocessed()
+
+        with time_machine.travel(timezone.now() + timedelta(minutes=1), tick=False):
+            assert webhooks.sweep_unprocessed() == 0
+        with time_machine.travel(timezone.now() + timedelta(minutes=6), tick=False):
+            assert webhooks.sweep_unprocessed() == 1
+
+    assert delay.call_args_list == [mock.call([old.pk]), mock.call([old.pk])]
 
 
 def test_failed_events_can_be_retried_from_settings(admin_client, account, django_capture_on_commit_callbacks):
