@@ -258,6 +258,9 @@ class WebhookEvent(models.Model):
     attempts = models.PositiveIntegerField(default=0)
     last_error = models.TextField(blank=True)
     processed_at = models.DateTimeField(null=True, blank=True)
+    # When the sweeper last handed it to the workers again (it waits between
+    # tries so a backlog is not multiplied by duplicates).
+    swept_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-received_at"]

@@ -1,8 +1,12 @@
+import logging
+
 from celery import shared_task
 from django.db import OperationalError
 
 from . import webhooks
 from .meta import media
+
+logger = logging.getLogger(__name__)
 
 MAX_PROCESS_ATTEMPTS = 5
 
@@ -17,16 +21,30 @@ def process_webhook_event(self, event_id):
             webhooks.mark_failed(event_id, f"Gave up after {self.max_retries} retries: {error}")
             return "failed"
         raise self.retry(exc=error, countdown=2 ** (self.request.retries + 1)) from None
+    except Exception as error:
+        # Not the database's trouble: retrying would fail the same way, and the
+        # sweeper would hand the row over forever. Record it for the admins.
+        logger.exception("Webhook %s could not be processed", event_id)
+        webhooks.mark_failed(event_id, f"Processing failed: {error!r}")
+        return "failed"
 
 
 @shared_task(acks_late=True)
 def process_webhook_events(event_ids):
-    """Apply a batch of stored deliveries; one that hits database trouble is retried on its own."""
+    """Several stored deliveries published at once (channels_app.dispatch); each on its own."""
+    results = {}
     for event_id in event_ids:
         try:
-            webhooks.process_webhook_event(event_id)
+            results[event_id] = webhooks.process_webhook_event(event_id)
         except OperationalError:
-            process_webhook_event.apply_async(args=[event_id], countdown=2)
+            # Database trouble: this one goes on alone, with its own bounded retries.
+            results[event_id] = "retrying"
+            webhooks.enqueue_processing(event_id, countdown=2)
+        except Exception as error:
+            logger.exception("Webhook %s could not be processed", event_id)
+            webhooks.mark_failed(event_id, f"Processing failed: {error!r}")
+            results[event_id] = "failed"
+    return results
 
 
 @shared_task

@@ -1,14 +1,15 @@
 import hmac
 import json
 import logging
+from functools import partial
 
 from django.conf import settings
-from django.db import DatabaseError
+from django.db import DatabaseError, transaction
 from django.http import HttpResponse, HttpResponseBadRequest, HttpResponseForbidden
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from . import dispatch
+from .dispatch import dispatcher
 from .meta.parser import SUPPORTED_OBJECTS
 from .meta.signature import signature_is_valid
 from .models import WebhookEvent
@@ -27,16 +28,22 @@ def meta_webhook(request):
     if request.method == "GET":
         return _verify_subscription(request)
 
-    if int(request.META.get("CONTENT_LENGTH") or 0) > settings.META_WEBHOOK_MAX_BYTES:
-        logger.warning("Webhook refused: body of %s bytes is over the limit", request.META.get("CONTENT_LENGTH"))
-        return HttpResponse("Body too large.", status=413, content_type="text/plain")
+    declared = _declared_length(request)
+    if declared is None:
+        logger.warning("Webhook refused: Content-Length is not a number")
+        return HttpResponseBadRequest("Invalid Content-Length.", content_type="text/plain")
+    if declared > settings.META_WEBHOOK_MAX_BYTES:
+        return _too_large(declared)
     body = request.body
+    if len(body) > settings.META_WEBHOOK_MAX_BYTES:  # sent without (or with a lying) Content-Length
+        return _too_large(len(body))
     if not signature_is_valid(body, request.headers.get("X-Hub-Signature-256"), settings.META_APP_SECRET):
         logger.warning("Webhook refused: missing or wrong X-Hub-Signature-256")
         return HttpResponseForbidden("Invalid signature.", content_type="text/plain")
     try:
-        payload = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+        text = body.decode()
+        payload = json.loads(text)
+    except ValueError:  # UnicodeDecodeError is one too
         logger.warning("Webhook refused: body is not JSON (%d bytes)", len(body))
         return HttpResponseBadRequest("Body is not JSON.", content_type="text/plain")
     obj = payload.get("object") if isinstance(payload, dict) else None
@@ -45,13 +52,26 @@ def meta_webhook(request):
         return HttpResponseBadRequest("Unsupported object.", content_type="text/plain")
 
     try:
-        # One autocommitted INSERT: once it returns, the delivery is safe.
-        event = WebhookEvent.objects.create(object=obj, body=body.decode())
+        # One autocommitted INSERT: the row is durable before we answer 200.
+        event = WebhookEvent.objects.create(object=obj, body=text)
     except DatabaseError:
         logger.exception("Webhook not stored: database unavailable; answering 503 so Meta retries")
         return HttpResponse("Temporarily unavailable.", status=503, content_type="text/plain")
-    dispatch.submit(event.pk)
+    # Runs at once in autocommit; after the commit if the request is in a transaction.
+    transaction.on_commit(partial(dispatcher.submit, event.pk))
     return HttpResponse("OK", content_type="text/plain")
+
+
+def _declared_length(request) -> int | None:
+    try:
+        return int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return None
+
+
+def _too_large(size):
+    logger.warning("Webhook refused: body of %s bytes is over the limit", size)
+    return HttpResponse("Body too large.", status=413, content_type="text/plain")
 
 
 def _verify_subscription(request):

@@ -16,7 +16,16 @@ class WebhookEventAdmin(admin.ModelAdmin):
     search_fields = ["body", "last_error"]
     date_hierarchy = "received_at"
     actions = ["retry"]
-    readonly_fields = ["received_at", "object", "status", "attempts", "processed_at", "last_error", "pretty_body"]
+    readonly_fields = [
+        "received_at",
+        "object",
+        "status",
+        "attempts",
+        "processed_at",
+        "swept_at",
+        "last_error",
+        "pretty_body",
+    ]
     fields = readonly_fields
 
     @admin.display(description="Problem or note")

@@ -4,35 +4,48 @@ import json
 import logging
 from datetime import timedelta
 
-from django.db import transaction
+from django.db import OperationalError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from conversations import inbound
 
+from .dispatch import publish_in_batches
 from .meta import parser
 from .models import EntryPoint, InstagramAccount, WebhookEvent
 
 logger = logging.getLogger(__name__)
 
 SWEEP_AFTER = timedelta(minutes=1)
+SWEEP_AGAIN_AFTER = timedelta(minutes=5)
 MAX_ERROR_LENGTH = 2000
 
 
-def enqueue_processing(event_id: int) -> bool:
-    """Enqueue one stored delivery now (retries and the sweeper; the view uses channels_app.dispatch)."""
-    from .dispatch import publish
+def enqueue_processing(event_id: int, countdown: float | None = None) -> bool:
+    """Ask a worker to process the event. The row is safe if the broker is down:
+    the sweeper picks it up later, so failure here is logged, not raised."""
+    from .tasks import process_webhook_event
 
-    return publish([event_id])
+    try:
+        process_webhook_event.apply_async((event_id,), countdown=countdown)
+    except Exception as error:  # any broker/connection error
+        logger.warning("Webhook %s stored but not enqueued (%s); the sweeper will process it", event_id, error)
+        return False
+    return True
 
 
 def find_entry_point(obj: str, account_id: str) -> EntryPoint | None:
-    """The Entry Point a delivery's entry is for: Instagram user id, or Page id for Messenger."""
+    """The Entry Point a delivery's entry is for: Instagram user id, or Page id for Messenger.
+
+    A Page's deliveries go to its Messenger Entry Point; until one exists, to the
+    Instagram account connected through that Page."""
     if obj == "instagram":
         return EntryPoint.objects.filter(kind=EntryPoint.Kind.INSTAGRAM, external_id=account_id).first()
+    messenger = EntryPoint.objects.filter(kind=EntryPoint.Kind.MESSENGER, external_id=account_id).first()
+    if messenger is not None:
+        return messenger
     account = InstagramAccount.objects.filter(page_id=account_id).select_related("entry_point").first()
-    if account is not None:
-        return account.entry_point
-    return EntryPoint.objects.filter(kind=EntryPoint.Kind.MESSENGER, external_id=account_id).first()
+    return account.entry_point if account is not None else None
 
 
 def process_webhook_event(event_id: int) -> str:
@@ -66,6 +79,8 @@ def process_webhook_event(event_id: int) -> str:
                     with transaction.atomic():
                         inbound.handle_event(entry_point, item)
                     applied += 1
+                except OperationalError:
+                    raise  # the database's trouble, not the event's: the task retries the delivery
                 except Exception as error:
                     logger.exception("Webhook %s: event %s failed", event.pk, type(item).__name__)
                     problems.append(f"{type(item).__name__} {getattr(item, 'mid', '')}: {error!r}")
@@ -95,17 +110,23 @@ def retry_events(queryset) -> int:
     """Put failed (or ignored) events back to be processed again (admins' Retry action)."""
     ids = list(queryset.exclude(status=WebhookEvent.Status.PROCESSED).values_list("pk", flat=True))
     WebhookEvent.objects.filter(pk__in=ids).update(status=WebhookEvent.Status.RECEIVED, last_error="")
-    for event_id in ids:
-        transaction.on_commit(lambda event_id=event_id: enqueue_processing(event_id))
+    transaction.on_commit(lambda: publish_in_batches(ids))
     return len(ids)
 
 
 def sweep_unprocessed(limit: int = 500) -> int:
-    """Enqueue deliveries left `received` for over a minute (broker was down, worker died)."""
-    stale = WebhookEvent.objects.filter(
-        status=WebhookEvent.Status.RECEIVED, received_at__lt=timezone.now() - SWEEP_AFTER
-    ).order_by("received_at")
+    """Enqueue deliveries left `received` for over a minute (broker was down, worker died).
+
+    A delivery swept once waits SWEEP_AGAIN_AFTER before it is swept again: while
+    workers work through a backlog, its first message is probably still queued.
+    """
+    now = timezone.now()
+    stale = (
+        WebhookEvent.objects.filter(status=WebhookEvent.Status.RECEIVED, received_at__lt=now - SWEEP_AFTER)
+        .filter(Q(swept_at__isnull=True) | Q(swept_at__lt=now - SWEEP_AGAIN_AFTER))
+        .order_by("received_at")
+    )
     ids = list(stale.values_list("pk", flat=True)[:limit])
-    for event_id in ids:
-        enqueue_processing(event_id)
+    WebhookEvent.objects.filter(pk__in=ids).update(swept_at=now)
+    publish_in_batches(ids)
     return len(ids)

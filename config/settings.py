@@ -229,9 +229,6 @@ META_LOGIN_URL = env_or(
 ).rstrip("/")
 META_HTTP_TIMEOUT = env.float("META_HTTP_TIMEOUT", default=10.0)
 META_WEBHOOK_MAX_BYTES = env.int("META_WEBHOOK_MAX_BYTES", default=1_048_576)
-# "thread": the webhook view hands stored deliveries to a background thread that
-# publishes them to the broker; "inline": publish before answering (tests).
-WEBHOOK_DISPATCH = env_or("WEBHOOK_DISPATCH", "thread")
 
 INSTAGRAM_SEND_LIMIT = env.int("INSTAGRAM_SEND_LIMIT", default=200)
 INSTAGRAM_SEND_WINDOW_SECONDS = env.int("INSTAGRAM_SEND_WINDOW_SECONDS", default=300)

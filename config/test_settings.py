@@ -24,7 +24,6 @@ _TEST_ENV = {
     "ALLOWED_HOSTS": "*",
     "CELERY_BROKER_URL": os.environ.get("CELERY_BROKER_URL") or "memory://",
     "LOG_LEVEL": "WARNING",
-    "WEBHOOK_DISPATCH": "inline",
 }
 # Processes a test starts (a Celery worker beside a live server) pass the live
 # server's address as TEST_SITE_URL, TEST_META_GRAPH_URL and TEST_META_LOGIN_URL.

@@ -16,15 +16,7 @@ from channels_app.models import AccountEvent, EntryPoint, InstagramAccount, Outb
 from inbox.services import route_conversation
 
 from . import signals
-from .models import (
-    Attachment,
-    Conversation,
-    Customer,
-    CustomerIdentity,
-    CustomerReaction,
-    DeletedMessage,
-    TimelineItem,
-)
+from .models import Attachment, Conversation, Customer, CustomerIdentity, CustomerReaction, TimelineItem
 
 logger = logging.getLogger(__name__)
 
@@ -38,6 +30,7 @@ def handle_event(entry_point: EntryPoint, event) -> str:
         parser.StoryMention: _story_mention,
         parser.InboundReaction: _reaction,
         parser.Echo: _echo,
+        parser.EchoReaction: _echo_reaction,
         parser.MessageDeleted: _deleted,
         parser.UnsupportedMessage: _unsupported,
         parser.ReadReceipt: _read,
@@ -130,16 +123,38 @@ def _enqueue_download(attachment_id):
         logger.warning("Download of attachment %s not enqueued: %s", attachment_id, error)
 
 
-def _customer_item(entry_point, event, kind, **fields) -> str:
-    if _item_exists(entry_point, event.mid):
+def _customer_item(entry_point, event, kind, placeholder=False, **fields) -> str:
+    """Store a customer's event as a timeline item once. A placeholder (a deletion that
+    overtook its message) neither counts as the customer's latest message nor notifies."""
+    existing = TimelineItem.objects.filter(entry_point=entry_point, external_id=event.mid).first()
+    if existing is not None:
+        if existing.metadata.get("arrived_deleted") and not placeholder:
+            # The message caught up with its deletion: keep what it was, still hidden.
+            for name, value in fields.items():
+                setattr(existing, name, value)
+            existing.kind = kind
+            existing.occurred_at = event.occurred_at
+            existing.metadata = {**fields.get("metadata", {})}
+            existing.deleted_by_customer = True
+            existing.save()
+            # The customer did write then: the messaging window counts from it.
+            latest = existing.conversation.last_customer_message_at
+            if latest is None or event.occurred_at > latest:
+                Conversation.touch(existing.conversation_id, last_customer_message_at=event.occurred_at)
+            return "filled in deleted"
         return "duplicate"
     identity, _ = get_or_create_identity(entry_point, event.customer_id)
     conversation, created = open_conversation(identity.customer, entry_point, event.occurred_at)
     item = _create_item(conversation, entry_point, event, kind=kind, direction=TimelineItem.Direction.INBOUND, **fields)
     if item is None:
         return "duplicate"
+    if placeholder:
+        Conversation.touch(conversation.pk)
+        return "created"
     latest = conversation.last_customer_message_at
     update = {"last_customer_message_at": max(latest, event.occurred_at) if latest else event.occurred_at}
+    if event.occurred_at < conversation.opened_at:
+        update["opened_at"] = event.occurred_at  # an earlier message that arrived late
     if conversation.status == Conversation.Status.WAITING:
         update["status"] = Conversation.Status.OPEN
     Conversation.touch(conversation.pk, **update)
@@ -238,6 +253,34 @@ def _claim_in_flight_send(entry_point, event: parser.Echo) -> bool:
     return True
 
 
+def _echo_reaction(entry_point, event: parser.EchoReaction) -> str:
+    """The account reacted to a customer's message: our like, or someone in the Instagram app."""
+    ours = OutboundMessage.objects.select_for_update().filter(
+        account__entry_point=entry_point,
+        recipient_id=event.recipient_id,
+        kind=OutboundMessage.Kind.REACTION,
+        payload__message_id=event.mid,
+    )
+    in_flight = ours.filter(status=OutboundMessage.Status.SENDING, message_id="").order_by("id").first()
+    if in_flight is not None:
+        # Meta's answer to a reaction carries no message id of its own; recording the
+        # reacted-to mid tells the drainer the like went out, so it is not sent twice.
+        in_flight.message_id = event.mid
+        in_flight.save(update_fields=["message_id"])
+        return "echo of ours"
+    if ours.exists():
+        return "echo of ours"
+    account = InstagramAccount.objects.filter(entry_point=entry_point).first()
+    if account is not None:
+        AccountEvent.objects.get_or_create(
+            account=account,
+            kind=AccountEvent.Kind.OUTSIDE_ECHO,
+            external_id=f"{event.action}:{event.mid}:{int(event.occurred_at.timestamp() * 1000)}",
+            defaults={"occurred_at": event.occurred_at},
+        )
+    return "outside reaction counted"
+
+
 def _outside_echo(entry_point, event: parser.Echo) -> str:
     """A message sent to the customer by another tool or by hand in the Instagram app."""
     account = InstagramAccount.objects.filter(entry_point=entry_point).first()
@@ -274,16 +317,21 @@ def _outside_echo(entry_point, event: parser.Echo) -> str:
 
 
 def _deleted(entry_point, event: parser.MessageDeleted) -> str:
-    # Remembered even when the message itself has not arrived yet.
-    DeletedMessage.objects.get_or_create(
-        entry_point=entry_point, external_id=event.mid, defaults={"deleted_at": event.occurred_at}
-    )
     updated = TimelineItem.objects.filter(
         entry_point=entry_point, external_id=event.mid, direction=TimelineItem.Direction.INBOUND
     )
     item = updated.first()
     if item is None:
-        return "deleted before it arrived"
+        # The deletion overtook the message (or the message never reached us): keep a
+        # deleted placeholder under its mid, so the message, if it comes, is never shown.
+        return _customer_item(
+            entry_point,
+            event,
+            TimelineItem.Kind.CUSTOMER_MESSAGE,
+            placeholder=True,
+            deleted_by_customer=True,
+            metadata={"arrived_deleted": True},
+        )
     updated.update(deleted_by_customer=True)
     Conversation.touch(item.conversation_id)
     return "marked deleted"

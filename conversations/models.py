@@ -220,23 +220,12 @@ class CustomerReaction(models.Model):
 
     class Meta:
         constraints = [
-            # Meta redelivers: the same reaction event is kept once.
+            # Meta redelivers webhooks: the same reaction at the same moment is stored once.
             models.UniqueConstraint(
                 fields=["entry_point", "customer", "message_external_id", "action", "occurred_at"],
-                name="unique_customer_reaction_event",
+                name="unique_customer_reaction",
             )
         ]
-
-
-class DeletedMessage(models.Model):
-    """A customer deleted a message we may not have received yet (events can arrive out of order)."""
-
-    entry_point = models.ForeignKey("channels_app.EntryPoint", on_delete=models.CASCADE, related_name="+")
-    external_id = models.CharField(max_length=255)
-    deleted_at = models.DateTimeField(default=timezone.now)
-
-    class Meta:
-        constraints = [models.UniqueConstraint(fields=["entry_point", "external_id"], name="unique_deleted_message")]
 
 
 def validate_timezone_name(value):

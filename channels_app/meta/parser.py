@@ -72,7 +72,19 @@ class Echo(Event):
     mid: str
     text: str = ""
     attachments: tuple[InboundAttachment, ...] = ()
-    reaction_to_mid: str = ""
+
+    @property
+    def customer_id(self):
+        return self.recipient_id
+
+
+@dataclass(frozen=True)
+class EchoReaction(Event):
+    """A reaction the account itself made on message `mid` (by us, another tool or in the Instagram app)."""
+
+    mid: str
+    action: str  # react | unreact
+    reaction: str = ""
 
     @property
     def customer_id(self):
@@ -187,6 +199,14 @@ def parse_messaging(account_id: str, item) -> Event | IgnoredEvent:
         reaction = item["reaction"]
         if not reaction.get("mid"):
             return IgnoredEvent(account_id, "reaction", "Reaction without a message id.", item)
+        if base["sender_id"] == account_id:
+            # The account's own reaction comes back like an echo: the customer is the recipient.
+            return EchoReaction(
+                **base,
+                mid=_str(reaction.get("mid")),
+                action=_str(reaction.get("action") or "react"),
+                reaction=_str(reaction.get("reaction")),
+            )
         return InboundReaction(
             **base,
             mid=_str(reaction.get("mid")),

@@ -1,11 +1,20 @@
 import json
+from contextlib import contextmanager
 from unittest import mock
 
 from django.db import OperationalError
 from django.test import override_settings
 
+from channels_app.dispatch import BATCH_SIZE, dispatcher
 from channels_app.models import WebhookEvent
 from tests.meta_payloads import load, post_webhook
+
+
+@contextmanager
+def dispatcher_paused():
+    """Hold the dispatcher's thread so ids pile up, as they do while it publishes under load."""
+    with dispatcher._lock:
+        yield
 
 
 def test_verification_answers_the_challenge(client, db):
@@ -31,6 +40,7 @@ def test_a_signed_delivery_is_stored_and_processing_enqueued(client, db, django_
     with mock.patch("channels_app.tasks.process_webhook_events.delay") as delay:
         with django_capture_on_commit_callbacks(execute=True):
             response = post_webhook(client, load("text_message"))
+        assert dispatcher.wait_until_idle()
 
     assert response.status_code == 200
     event = WebhookEvent.objects.get()
@@ -84,17 +94,32 @@ def test_a_body_over_the_limit_is_refused_with_413(client, db):
     assert not WebhookEvent.objects.exists()
 
 
-def test_broker_down_still_answers_200_and_keeps_the_row(client, db, django_capture_on_commit_callbacks):
-    with (
-        mock.patch(
-            "channels_app.tasks.process_webhook_events.delay", side_effect=ConnectionRefusedError("broker down")
-        ),
-        django_capture_on_commit_callbacks(execute=True),
-    ):
-        response = post_webhook(client, load("text_message"))
+def test_broker_down_still_answers_200_and_keeps_the_row(client, db, django_capture_on_commit_callbacks, caplog):
+    with mock.patch(
+        "channels_app.tasks.process_webhook_events.delay", side_effect=ConnectionRefusedError("broker down")
+    ) as delay:
+        with django_capture_on_commit_callbacks(execute=True):
+            response = post_webhook(client, load("text_message"))
+        assert dispatcher.wait_until_idle()
 
     assert response.status_code == 200
+    assert delay.called
     assert WebhookEvent.objects.get().status == WebhookEvent.Status.RECEIVED
+    assert "the sweeper will process them" in caplog.text
+
+
+def test_many_deliveries_are_published_a_batch_per_message(client, db, django_capture_on_commit_callbacks):
+    published = []
+    with mock.patch("channels_app.tasks.process_webhook_events.delay", side_effect=published.append):
+        with dispatcher_paused(), django_capture_on_commit_callbacks(execute=True):
+            for _ in range(BATCH_SIZE + 5):
+                post_webhook(client, load("text_message"))
+        assert dispatcher.wait_until_idle()
+
+    assert [len(batch) for batch in published] == [BATCH_SIZE, 5]
+    assert sorted(pk for batch in published for pk in batch) == sorted(
+        WebhookEvent.objects.values_list("pk", flat=True)
+    )
 
 
 def test_database_down_answers_503_so_meta_retries(client, db):
@@ -118,31 +143,21 @@ def test_other_methods_are_not_allowed(client, db):
     assert client.put("/webhooks/meta/").status_code == 405
 
 
-def test_the_background_dispatcher_publishes_stored_deliveries_in_batches(client, db, settings):
-    from channels_app import dispatch
+@override_settings(META_WEBHOOK_MAX_BYTES=100)
+def test_a_body_over_the_limit_without_a_content_length_is_refused_with_413(rf, db):
+    from channels_app.views import meta_webhook
 
-    settings.WEBHOOK_DISPATCH = "thread"
-    published = []
-    with mock.patch("channels_app.tasks.process_webhook_events.delay", side_effect=published.append):
-        for _ in range(3):
-            assert post_webhook(client, load("text_message")).status_code == 200
-        assert dispatch.flush()
-        import time
+    request = rf.post("/webhooks/meta/", data=json.dumps(load("batched")), content_type="application/json")
+    del request.META["CONTENT_LENGTH"]  # e.g. a chunked upload
 
-        deadline = time.monotonic() + 5
-        while sum(len(batch) for batch in published) < 3 and time.monotonic() < deadline:
-            time.sleep(0.01)
+    response = meta_webhook(request)
 
-    assert sorted(event_id for batch in published for event_id in batch) == sorted(
-        WebhookEvent.objects.values_list("pk", flat=True)
-    )
+    assert response.status_code == 413
+    assert not WebhookEvent.objects.exists()
 
 
-def test_a_batch_task_processes_every_delivery(db):
-    from channels_app.tasks import process_webhook_events
+def test_a_malformed_content_length_is_refused_with_400(client, db):
+    response = client.post("/webhooks/meta/", data=b"{}", content_type="application/json", CONTENT_LENGTH="twelve")
 
-    events = [WebhookEvent.objects.create(object="instagram", body=json.dumps(load("postback"))) for _ in range(2)]
-
-    process_webhook_events([event.pk for event in events])
-
-    assert set(WebhookEvent.objects.values_list("status", flat=True)) == {"ignored"}
+    assert response.status_code == 400
+    assert not WebhookEvent.objects.exists()

@@ -5,6 +5,7 @@ from unittest import mock
 
 import pytest
 import responses
+import time_machine
 from django.db import connection
 from django.utils import timezone
 
@@ -327,6 +328,19 @@ def test_the_sweeper_enqueues_events_left_received(account):
     delay.assert_called_once_with([old.pk])
 
 
+def test_the_sweeper_waits_before_sweeping_the_same_event_again(account):
+    old = WebhookEvent.objects.create(object="instagram", body="{}", received_at=timezone.now() - timedelta(minutes=5))
+    with mock.patch("channels_app.tasks.process_webhook_events.delay") as delay:
+        webhooks.sweep_unprocessed()
+
+        with time_machine.travel(timezone.now() + timedelta(minutes=1), tick=False):
+            assert webhooks.sweep_unprocessed() == 0
+        with time_machine.travel(timezone.now() + timedelta(minutes=6), tick=False):
+            assert webhooks.sweep_unprocessed() == 1
+
+    assert delay.call_args_list == [mock.call([old.pk]), mock.call([old.pk])]
+
+
 def test_failed_events_can_be_retried_from_settings(admin_client, account, django_capture_on_commit_callbacks):
     failed = WebhookEvent.objects.create(object="instagram", body=json.dumps(load("text_message")), status="failed")
 
@@ -369,13 +383,9 @@ def test_a_failed_profile_fetch_leaves_a_placeholder_and_asks_for_a_retry(accoun
     assert Customer.objects.get().display_name.startswith("Customer ")
 
 
-@pytest.mark.django_db(transaction=True)
-def test_two_workers_processing_the_same_delivery_at_once_add_one_item(postgres):
-    make_inbox("Instagram", default=True)
-    make_instagram_account(make_entry_point(external_id=IG_ACCOUNT_ID))
-    body = json.dumps(load("text_message"))
-    events = [WebhookEvent.objects.create(object="instagram", body=body) for _ in range(2)]
-    barrier = threading.Barrier(2)
+def process_at_once(event_ids):
+    """Process stored deliveries in parallel threads, each with its own connection, started together."""
+    barrier = threading.Barrier(len(event_ids))
 
     def work(event_id):
         barrier.wait()
@@ -384,13 +394,215 @@ def test_two_workers_processing_the_same_delivery_at_once_add_one_item(postgres)
         finally:
             connection.close()
 
-    threads = [threading.Thread(target=work, args=(event.pk,)) for event in events]
+    threads = [threading.Thread(target=work, args=(event_id,)) for event_id in event_ids]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
 
+
+@pytest.mark.django_db(transaction=True)
+def test_a_new_customers_first_two_messages_processed_at_once_share_one_customer_and_conversation(postgres):
+    make_inbox("Instagram", default=True)
+    make_instagram_account(make_entry_point(external_id=IG_ACCOUNT_ID))
+    second = load("text_message")
+    second["entry"][0]["messaging"][0]["message"].update(mid="mid.second.1", text="Hello?")
+    events = [
+        WebhookEvent.objects.create(object="instagram", body=json.dumps(payload))
+        for payload in (load("text_message"), second)
+    ]
+
+    process_at_once([event.pk for event in events])
+
+    assert Customer.objects.count() == 1
+    assert Conversation.objects.count() == 1
+    assert sorted(TimelineItem.objects.values_list("text", flat=True)) == ["Hello?", "Hi, where is my order?"]
+    assert set(WebhookEvent.objects.values_list("status", flat=True)) == {"processed"}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_processing_the_same_delivery_at_once_add_one_item(postgres):
+    make_inbox("Instagram", default=True)
+    make_instagram_account(make_entry_point(external_id=IG_ACCOUNT_ID))
+    body = json.dumps(load("text_message"))
+    events = [WebhookEvent.objects.create(object="instagram", body=body) for _ in range(2)]
+
+    process_at_once([event.pk for event in events])
+
     assert TimelineItem.objects.count() == 1
     assert Conversation.objects.count() == 1
     assert Customer.objects.count() == 1
     assert set(WebhookEvent.objects.values_list("status", flat=True)) == {"processed"}
+
+
+TEXT_MID = load("text_message")["entry"][0]["messaging"][0]["message"]["mid"]
+
+
+def test_a_redelivered_reaction_is_recorded_once(account):
+    deliver(load("reaction"))
+
+    deliver(load("reaction"))
+
+    assert CustomerReaction.objects.count() == 1
+
+
+def test_the_accounts_own_reaction_is_not_taken_for_a_customer(account):
+    deliver(load("text_message"))
+
+    deliver(load("account_reaction"))
+
+    assert list(CustomerIdentity.objects.values_list("external_id", flat=True)) == [CUSTOMER_IGSID]
+    assert not CustomerReaction.objects.exists()
+    assert items().count() == 1
+
+
+def test_a_reaction_made_in_the_instagram_app_is_counted_as_outside_the_app(account):
+    deliver(load("text_message"))
+
+    deliver(load("account_reaction"))
+    deliver(load("account_reaction"))
+
+    assert AccountEvent.objects.get().kind == AccountEvent.Kind.OUTSIDE_ECHO
+
+
+def test_the_echo_of_our_like_in_flight_tells_the_sender_it_went_out(account):
+    deliver(load("text_message"))
+    conversation = Conversation.objects.get()
+    like = make_item(conversation, TimelineItem.Kind.AGENT_LIKE, "", delivery_status="queued")
+    OutboundMessage.objects.create(
+        account=account,
+        item=like,
+        kind=OutboundMessage.Kind.REACTION,
+        recipient_id=CUSTOMER_IGSID,
+        payload={"message_id": TEXT_MID, "reaction": "love"},
+        status=OutboundMessage.Status.SENDING,
+    )
+
+    deliver(load("account_reaction"))
+
+    assert OutboundMessage.objects.get().message_id == TEXT_MID
+    assert not AccountEvent.objects.exists()
+
+
+def test_a_deletion_that_overtakes_its_message_keeps_the_message_hidden(account):
+    deliver(load("deleted"))
+
+    deliver(load("text_message"))
+
+    item = items().get()
+    assert item.deleted_by_customer is True  # hidden from agents, as if it had come first
+    assert item.text == "Hi, where is my order?"
+    assert Conversation.objects.get().last_customer_message_at == item.occurred_at
+
+
+def test_a_deletion_alone_does_not_open_the_messaging_window(account):
+    deliver(load("deleted"))
+
+    assert items().get().deleted_by_customer is True
+    assert Conversation.objects.get().last_customer_message_at is None
+
+
+def test_a_database_error_in_an_event_retries_the_delivery_instead_of_failing_it(account):
+    from django.db import OperationalError
+
+    event = WebhookEvent.objects.create(object="instagram", body=json.dumps(load("text_message")))
+
+    with (
+        mock.patch("conversations.inbound._message", side_effect=OperationalError("server closed the connection")),
+        pytest.raises(OperationalError),
+    ):
+        webhooks.process_webhook_event(event.pk)
+
+    event.refresh_from_db()
+    assert event.status == WebhookEvent.Status.RECEIVED
+    assert not TimelineItem.objects.exists()
+
+
+def test_the_task_gives_up_after_bounded_retries_and_marks_the_event_failed(account):
+    from django.db import OperationalError
+
+    from channels_app.tasks import MAX_PROCESS_ATTEMPTS, process_webhook_event
+
+    event = WebhookEvent.objects.create(object="instagram", body=json.dumps(load("text_message")))
+    with mock.patch("channels_app.webhooks.process_webhook_event", side_effect=OperationalError("down")):
+        result = process_webhook_event.apply(args=(event.pk,), retries=MAX_PROCESS_ATTEMPTS)
+
+    assert result.result == "failed"
+    event.refresh_from_db()
+    assert event.status == WebhookEvent.Status.FAILED
+    assert "Gave up after 5 retries" in event.last_error
+
+
+def test_a_page_delivery_goes_to_the_pages_messenger_entry_point_when_there_is_one(account):
+    messenger = make_entry_point(kind="messenger", display_name="Acme Shoes", external_id=account.page_id)
+
+    deliver(load("messenger_text"))
+
+    assert items().get().entry_point == messenger
+
+
+def test_a_published_batch_applies_each_delivery_and_a_poison_one_fails_alone(account):
+    from channels_app.tasks import process_webhook_events
+
+    good = WebhookEvent.objects.create(object="instagram", body=json.dumps(load("text_message")))
+    poison = WebhookEvent.objects.create(object="instagram", body=json.dumps(load("image_message")))
+    real = webhooks.process_webhook_event
+
+    def process(event_id):
+        if event_id == poison.pk:
+            raise KeyError("unexpected")
+        return real(event_id)
+
+    with mock.patch("channels_app.webhooks.process_webhook_event", side_effect=process):
+        results = process_webhook_events.apply(args=([poison.pk, good.pk],)).result
+
+    assert results == {poison.pk: "failed", good.pk: "processed"}
+    poison.refresh_from_db()
+    assert poison.status == WebhookEvent.Status.FAILED
+    assert "KeyError" in poison.last_error
+    assert items().get().text == "Hi, where is my order?"
+
+
+def test_a_batch_hands_a_delivery_hit_by_a_database_error_to_its_own_retrying_task(account):
+    from django.db import OperationalError
+
+    from channels_app.tasks import process_webhook_events
+
+    event = WebhookEvent.objects.create(object="instagram", body=json.dumps(load("text_message")))
+
+    with (
+        mock.patch("channels_app.webhooks.process_webhook_event", side_effect=OperationalError("down")),
+        mock.patch("channels_app.tasks.process_webhook_event.apply_async") as apply_async,
+    ):
+        results = process_webhook_events.apply(args=([event.pk],)).result
+
+    assert results == {event.pk: "retrying"}
+    apply_async.assert_called_once_with((event.pk,), countdown=2)
+
+
+def test_an_unexpected_error_marks_the_event_failed_instead_of_leaving_it_for_the_sweeper(account):
+    from channels_app.tasks import process_webhook_event
+
+    event = WebhookEvent.objects.create(object="instagram", body=json.dumps(load("text_message")))
+    with mock.patch("channels_app.webhooks.process_webhook_event", side_effect=KeyError("bug")):
+        assert process_webhook_event.apply(args=(event.pk,)).result == "failed"
+
+    event.refresh_from_db()
+    assert event.status == WebhookEvent.Status.FAILED
+    assert "KeyError" in event.last_error
+
+
+def test_messages_delivered_out_of_order_are_shown_in_metas_order(account):
+    earlier = load("text_message")
+    later = load("text_message")
+    message = later["entry"][0]["messaging"][0]
+    message["timestamp"] += 60_000
+    message["message"].update(mid="mid.later.1", text="Hello?")
+
+    deliver(later)
+    deliver(earlier)
+
+    conversation = Conversation.objects.get()
+    assert list(items().values_list("text", flat=True)) == ["Hi, where is my order?", "Hello?"]
+    assert conversation.opened_at == datetime(2025, 11, 25, 2, 20, tzinfo=UTC)
+    assert conversation.last_customer_message_at == datetime(2025, 11, 25, 2, 21, tzinfo=UTC)

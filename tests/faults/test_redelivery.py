@@ -7,7 +7,7 @@ import pytest
 
 from channels_app import webhooks
 from channels_app.models import AccountEvent, WebhookEvent
-from conversations.models import Conversation, CustomerReaction, DeletedMessage, TimelineItem
+from conversations.models import Conversation, CustomerReaction, TimelineItem
 from tests.factories import make_entry_point, make_inbox, make_instagram_account
 from tests.meta_payloads import IG_ACCOUNT_ID, load
 
@@ -56,7 +56,7 @@ def test_three_shuffled_redeliveries_end_in_the_state_of_one_delivery(account):
     deliver_all(PAYLOADS)
     once = state()
     Conversation.objects.all().delete()
-    for model in (TimelineItem, CustomerReaction, DeletedMessage, AccountEvent, WebhookEvent):
+    for model in (TimelineItem, CustomerReaction, AccountEvent, WebhookEvent):
         model.objects.all().delete()
 
     shuffled = PAYLOADS * 3
