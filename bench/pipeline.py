@@ -165,20 +165,32 @@ def main():
             n += 1
             next_at += interval
             time.sleep(max(0, next_at - time.monotonic()))
-        time.sleep(3)
+        settle = time.monotonic() + 30
+        while TimelineItem.objects.filter(external_id__in=list(sent)).count() < len(sent) and time.monotonic() < settle:
+            time.sleep(0.2)
         for mid, created in TimelineItem.objects.filter(external_id__in=list(sent)).values_list(
             "external_id", "created_at"
         ):
             latencies.append(created.timestamp() - sent[mid])
         latencies.sort()
         missing = len(sent) - len(latencies)
-        p95 = latencies[int(len(latencies) * 0.95) - 1]
+        if not latencies:
+            print(f"steady: none of the {len(sent)} events became items within 30 s")
+            return
+        p95 = latencies[max(int(len(latencies) * 0.95) - 1, 0)]
         print(
             f"steady: {len(sent)} events at {args.rate:g}/s; POST to committed item: "
             f"p50 {statistics.median(latencies) * 1000:.0f} ms, p95 {p95 * 1000:.0f} ms, "
             f"max {latencies[-1] * 1000:.0f} ms; missing {missing}"
         )
         print("  (the inbox polls its changes endpoint every second, so an agent sees it at most 1 s later)")
+        from channels_app.models import WebhookEvent
+
+        waits = sorted(
+            (event.processed_at - event.received_at).total_seconds()
+            for event in WebhookEvent.objects.filter(processed_at__isnull=False).order_by("-id")[: len(sent)]
+        )
+        print(f"  stored to processed (same deliveries): p50 {statistics.median(waits) * 1000:.0f} ms")
     finally:
         stop(workers)
         server.terminate()
