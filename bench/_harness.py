@@ -59,10 +59,12 @@ def manage(env, *args):
     subprocess.run([PYTHON, "manage.py", *args], cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL)
 
 
-def start_workers(env, count=2, log_dir=Path("/tmp")):
-    """`count` separate `celery worker` processes (as if on separate machines)."""
+def start_workers(env, count=2, log_dir=Path("/tmp"), queues="celery", media_worker=True):
+    """`count` separate `celery worker` processes (as if on separate machines), plus one for
+    the media queue (profile pictures, attachments) as in production."""
     processes = []
-    for n in range(count):
+    names = [(n, queues) for n in range(count)] + ([(count, "media")] if media_worker else [])
+    for n, queue_names in names:
         log = open(log_dir / f"bench-worker-{n}.log", "w")  # noqa: SIM115
         processes.append(
             subprocess.Popen(
@@ -73,6 +75,7 @@ def start_workers(env, count=2, log_dir=Path("/tmp")):
                     "-A",
                     "config",
                     "worker",
+                    f"--queues={queue_names}",
                     "--pool=solo",
                     "--loglevel=WARNING",
                     "--without-gossip",
@@ -109,6 +112,14 @@ class FakeSendApi:
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):  # noqa: N802 (a customer profile)
+                answer = json.dumps({"name": "Bench Customer", "username": "bench.customer"}).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(answer)))
+                self.end_headers()
+                self.wfile.write(answer)
+
             def do_POST(self):  # noqa: N802 (http.server's naming)
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 with fake.lock:

@@ -28,7 +28,17 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._harness import PYTHON, ROOT, apply_environment, environment, manage, recreate_database, start_workers, stop  # noqa: E402,I001
+from bench._harness import (
+    PYTHON,
+    ROOT,
+    FakeSendApi,
+    apply_environment,
+    environment,
+    manage,
+    recreate_database,
+    start_workers,
+    stop,
+)  # noqa: E402,I001
 from channels_app.meta.signature import sign  # noqa: E402
 
 SECRET = "bench-app-secret"
@@ -70,11 +80,13 @@ def main():
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/14")
     args = parser.parse_args()
 
+    fake_meta = FakeSendApi()  # answers customer-profile look-ups like the Graph API
     env = environment(
         DATABASE_URL=recreate_database("bench_pipeline"),
         CELERY_BROKER_URL=args.redis,
         META_APP_SECRET=SECRET,
         CONN_MAX_AGE=600,
+        META_GRAPH_URL=fake_meta.url,
     )
     manage(env, "migrate", "--noinput")
     apply_environment(env)

@@ -194,6 +194,12 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+# Calls to Meta's CDN and profile API can be slow or failing for minutes; they
+# get their own queue so they never hold up webhook processing and sends.
+CELERY_TASK_ROUTES = {
+    "channels_app.tasks.fetch_customer_profile": {"queue": "media"},
+    "channels_app.tasks.download_attachment": {"queue": "media"},
+}
 CELERY_TIMEZONE = "UTC"
 
 # --- Secrets at rest ------------------------------------------------------

@@ -2,6 +2,8 @@
 
 from django.conf import settings
 
+from channels_app.meta import oauth
+
 DEMO_USER_NAME = "Demo Admin"
 PAGES = [
     {"page_id": "100000000000001", "name": "Acme Shoes", "ig_id": "17841400000000001", "username": "acmeshoes"},
@@ -15,14 +17,8 @@ CUSTOMERS = [
     {"igsid": "5100000000000003", "name": "Aiko Tanaka", "username": "aiko.t"},
     {"igsid": "5100000000000004", "name": "Sam Okafor", "username": "samokafor"},
 ]
-SCOPES = [
-    "instagram_basic",
-    "instagram_manage_messages",
-    "pages_show_list",
-    "pages_manage_metadata",
-    "pages_read_engagement",
-    "business_management",
-]
+# The permissions the sandbox user can grant: the ones the app asks for.
+SCOPES = list(oauth.SCOPES)
 
 
 def base_url() -> str:

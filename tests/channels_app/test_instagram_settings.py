@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from channels_app.instagram import mark_needs_reauthorization
+from channels_app.meta.oauth import SCOPES
 from channels_app.models import EntryPoint, InstagramAccount, OutboundMessage
 from conversations.models import TimelineItem
 from tests.factories import make_conversation, make_customer, make_entry_point, make_instagram_account, make_user
@@ -19,14 +20,7 @@ LIST_URL = reverse("admin:channels_app_instagramaccount_changelist")
 START_URL = reverse("admin:channels_app_instagramaccount_start")
 CALLBACK_URL = reverse("admin:channels_app_instagramaccount_callback")
 CONFIRM_URL = reverse("admin:channels_app_instagramaccount_confirm")
-ALL_SCOPES = [
-    "instagram_basic",
-    "instagram_manage_messages",
-    "pages_show_list",
-    "pages_manage_metadata",
-    "pages_read_engagement",
-    "business_management",
-]
+ALL_SCOPES = list(SCOPES)
 
 PAGES = {
     "data": [

@@ -7,16 +7,13 @@ reloading, replies and likes; the simulator shows the reply and the heart.
 
 import os
 import re
-import subprocess
-import sys
-import time
 
 import pytest
 
 from channels_app.models import Channel, InstagramAccount
 from inbox.demo import current_totp_code, seed_demo
 from inbox.models import User
-from tests.conftest import ROOT, worker_env
+from tests.conftest import start_worker, stop_process
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 CHROMIUM_ARGS = [
@@ -44,36 +41,11 @@ def sandbox_app(services, live_server, settings, tmp_path):
     from config.celery import app
 
     app.control.purge()
-    log = tmp_path / "worker.log"
-    with log.open("w") as out:
-        worker = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "config",
-                "worker",
-                "--pool=threads",
-                "--concurrency=4",
-                "--loglevel=INFO",
-                "--without-gossip",
-                "--without-mingle",
-                "-n",
-                f"journey-{os.getpid()}@%h",
-            ],
-            cwd=ROOT,
-            env=worker_env({f"TEST_{key}": value for key, value in urls.items()}),
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    deadline = time.monotonic() + 30
-    while "ready" not in log.read_text():
-        assert worker.poll() is None and time.monotonic() < deadline, log.read_text()
-        time.sleep(0.2)
+    worker = start_worker(
+        tmp_path / "worker.log", {f"TEST_{key}": value for key, value in urls.items()}, pool="threads", concurrency=4
+    )
     yield live_server.url
-    worker.terminate()
-    worker.wait(timeout=10)
+    stop_process(worker)
 
 
 @pytest.fixture
