@@ -85,31 +85,17 @@ def worker_env(extra=None):
     return env
 
 
-def start_worker(log_path, extra_env=None, pool="solo"):
-    """Start a real `celery worker` on the test database and broker; returns once it is ready."""
+def start_worker(log_path, extra_env=None, pool="solo", concurrency=1):
+    """Start a real `celery worker` (both queues) on the test database and broker; returns once it is ready."""
+    log_path.touch()
+    ready_before = log_path.read_text().count("ready.")
+    command = [sys.executable, "-m", "celery", "-A", "config", "worker", "--queues=celery,media", f"--pool={pool}"]
+    command += [f"--concurrency={concurrency}", "--loglevel=INFO", "--without-gossip", "--without-mingle"]
+    command += ["--hostname", f"test-{os.getpid()}-{time.monotonic_ns()}@%h"]
     with log_path.open("a") as log:
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "config",
-                "worker",
-                f"--pool={pool}",
-                "--loglevel=INFO",
-                "--without-gossip",
-                "--without-mingle",
-                "--hostname",
-                f"test-{os.getpid()}-{time.monotonic_ns()}@%h",
-            ],
-            cwd=ROOT,
-            env=worker_env(extra_env),
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
+        process = subprocess.Popen(command, cwd=ROOT, env=worker_env(extra_env), stdout=log, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 30
-    while log_path.read_text().count("ready.") < 1 or process.poll() is not None:
+    while log_path.read_text().count("ready.") <= ready_before:
         if process.poll() is not None or time.monotonic() > deadline:
             process.kill()
             pytest.fail(f"Celery worker did not start:\n{log_path.read_text()}")
