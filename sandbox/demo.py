@@ -45,6 +45,10 @@ def seed_conversations() -> None:
     ada = User.objects.get(email="ada@demo.test")
     jonas = Conversation.objects.get(customer__identities__external_id=demo_data.CUSTOMERS[1]["igsid"])
     services.assign_conversation(jonas, ada, ada)
+    # As if Ada took it when it came in, before her reply.
+    TimelineItem.objects.filter(conversation=jonas, kind=TimelineItem.Kind.STATUS_CHANGE).update(
+        occurred_at=now - timedelta(minutes=125)
+    )
     reply_mid = webhooks.new_mid()
     reply_text = "Sorry Jonas! I'm checking with the courier now and will update you within the hour."
     TimelineItem.objects.create(
