@@ -119,6 +119,32 @@ def mark_needs_reauthorization(account: InstagramAccount, reason: str) -> None:
     account.status = InstagramAccount.Status.NEEDS_REAUTHORIZATION
     account.status_reason = reason
     logger.warning("Instagram account %s needs reauthorization: %s", account.pk, reason)
+    _tell_admins(account, reason)
+
+
+def _tell_admins(account: InstagramAccount, reason: str) -> None:
+    from django.conf import settings
+    from django.core.mail import send_mail
+
+    from inbox.models import User
+
+    recipients = list(
+        User.objects.filter(is_active=True, role=User.Role.ADMIN).exclude(email="").values_list("email", flat=True)
+    )
+    if not recipients:
+        return
+    link = f"{settings.SITE_URL}/settings/channels_app/instagramaccount/" if settings.SITE_URL else "Settings"
+    send_mail(
+        subject=f"@{account.username} needs reauthorization",
+        message=(
+            f"Meta refused the access token of the Instagram account @{account.username} ({account.page_name}).\n"
+            f"{reason}\n\nIts messages are queued, not lost. Open Settings › Channels › Instagram Messaging "
+            f"and run Add Instagram Messaging again for this account: {link}"
+        ),
+        from_email=None,
+        recipient_list=recipients,
+        fail_silently=True,
+    )
 
 
 def accounts_needing_attention():

@@ -347,3 +347,16 @@ def test_page_tokens_are_encrypted_at_rest(db):
 
     assert "PLAINTEXT-PAGE-TOKEN" not in stored
     assert InstagramAccount.objects.get().page_access_token == "PLAINTEXT-PAGE-TOKEN"
+
+
+def test_admins_are_emailed_when_an_account_needs_reauthorization(db, mailoutbox):
+    make_user(role="admin", email="boss@example.test")
+    make_user(email="agent@example.test")
+    account = make_instagram_account(username="acmeshoes")
+
+    mark_needs_reauthorization(account, "Meta refused the page token: Session has expired.")
+
+    [mail] = mailoutbox
+    assert mail.to == ["boss@example.test"]
+    assert "@acmeshoes needs reauthorization" in mail.subject
+    assert "queued, not lost" in mail.body
