@@ -62,17 +62,9 @@ def rule_matches(rule: Rule, conversation: Conversation, item: TimelineItem) -> 
 
 
 def _add_note(conversation, text, rule) -> TimelineItem:
-    now = timezone.now()
-    return TimelineItem.objects.create(
-        conversation=conversation,
-        entry_point_id=conversation.entry_point_id,
-        kind=TimelineItem.Kind.NOTE,
-        direction=TimelineItem.Direction.INTERNAL,
-        text=text,
-        occurred_at=now,
-        created_at=now,
-        metadata={"source": f"rule:{rule.pk}", "rule": rule.name},
-    )
+    from .services import add_internal_item
+
+    return add_internal_item(conversation, TimelineItem.Kind.NOTE, text, source=f"rule:{rule.pk}", rule=rule.name)
 
 
 def _close(conversation, rule):

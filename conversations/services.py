@@ -64,15 +64,15 @@ def _locked(conversation: Conversation) -> Conversation:
     )
 
 
-def record_status_change(conversation: Conversation, agent, text: str, **metadata) -> TimelineItem:
-    """Audit a change of the conversation's state in its timeline."""
+def add_internal_item(conversation: Conversation, kind: str, text: str, author=None, **metadata) -> TimelineItem:
+    """A timeline item for the team only (a note or a status change), stamped now."""
     now = timezone.now()
     return TimelineItem.objects.create(
         conversation=conversation,
         entry_point_id=conversation.entry_point_id,
-        kind=TimelineItem.Kind.STATUS_CHANGE,
+        kind=kind,
         direction=TimelineItem.Direction.INTERNAL,
-        author=agent,
+        author=author,
         text=text,
         occurred_at=now,
         created_at=now,
@@ -80,23 +80,18 @@ def record_status_change(conversation: Conversation, agent, text: str, **metadat
     )
 
 
+def record_status_change(conversation: Conversation, agent, text: str, **metadata) -> TimelineItem:
+    """Audit a change of the conversation's state in its timeline."""
+    return add_internal_item(conversation, TimelineItem.Kind.STATUS_CHANGE, text, agent, **metadata)
+
+
 def add_note(conversation: Conversation, agent, text: str) -> TimelineItem:
     """An internal note for the team; never sent to the customer."""
     text = (text or "").strip()
     if not text:
         raise ActionRefused("Write the note first.")
-    now = timezone.now()
     with transaction.atomic():
-        item = TimelineItem.objects.create(
-            conversation=conversation,
-            entry_point_id=conversation.entry_point_id,
-            kind=TimelineItem.Kind.NOTE,
-            direction=TimelineItem.Direction.INTERNAL,
-            author=agent,
-            text=text,
-            occurred_at=now,
-            created_at=now,
-        )
+        item = add_internal_item(conversation, TimelineItem.Kind.NOTE, text, agent)
         Conversation.touch(conversation.pk)
     return item
 
