@@ -1,0 +1,41 @@
+"""Add Instagram Messaging when the browser blocks the Facebook Login popup."""
+
+import os
+
+import pytest
+
+from tests.conftest import totp_code_for
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def test_a_blocked_popup_is_explained_and_the_same_flow_offered_in_the_tab(live_server, admin_user):
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        page = browser.new_page()
+        page.add_init_script("window.open = () => null")  # what a popup blocker does
+        page.goto(f"{live_server.url}/accounts/login/?next=/settings/channels_app/instagramaccount/")
+        page.fill("input[name=login]", admin_user.email)
+        page.fill("input[name=password]", "pw-for-tests-123")
+        page.click("button[type=submit]")
+        page.fill("input[name=code]", totp_code_for(admin_user))
+        page.click("button[type=submit]")
+
+        page.click("#add-instagram")
+
+        blocked = page.locator("#popup-blocked")
+        expect(blocked).to_be_visible()
+        expect(blocked).to_contain_text("blocked the Facebook Login window")
+        link = blocked.get_by_role("link", name="Continue in this tab")
+        assert link.get_attribute("href") == "/settings/channels_app/instagramaccount/add/start/"
+        browser.close()
