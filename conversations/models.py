@@ -86,6 +86,8 @@ class Conversation(models.Model):
         ordering = ["-last_activity_at"]
         indexes = [
             models.Index(fields=["inbox", "status", "sla_due_at"]),
+            # The inbox's "closed" list, newest first, deep pages included.
+            models.Index(fields=["inbox", "status", "closed_at"]),
             models.Index(fields=["assignee", "status"]),
             models.Index(fields=["customer", "opened_at"]),
         ]
