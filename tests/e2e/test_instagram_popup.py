@@ -30,6 +30,8 @@ def test_a_blocked_popup_is_explained_and_the_same_flow_offered_in_the_tab(live_
         page.click("button[type=submit]")
         page.fill("input[name=code]", totp_code_for(admin_user))
         page.click("button[type=submit]")
+        page.wait_for_url("**/instagramaccount/")
+        page.wait_for_load_state("load")  # the popup script is deferred; before it runs the link opens in the tab
 
         page.click("#add-instagram")
 
