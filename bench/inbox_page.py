@@ -37,7 +37,8 @@ def ensure_database(url):
 def fill(conversations, items):
     from django.db import connection
 
-    from channels_app.models import Channel, EntryPoint, InstagramAccount
+    from channels_app.meta.models import InstagramAccount
+    from channels_app.models import Channel, EntryPoint
     from inbox.models import Inbox, InboxMembership, User
 
     channel = Channel.objects.get(kind=Channel.Kind.MESSAGING)

@@ -54,9 +54,10 @@ def main():
     django.setup()
     from django.utils import timezone
 
-    from channels_app.models import Channel, EntryPoint, InstagramAccount, OutboundMessage
+    from channels_app.meta.models import InstagramAccount
+    from channels_app.models import Channel, EntryPoint
     from config.celery import app
-    from conversations.models import Conversation, Customer, CustomerIdentity
+    from conversations.models import Conversation, Customer, CustomerIdentity, OutboundMessage
     from conversations.outbound import send_reply
     from inbox.models import Inbox, User
 

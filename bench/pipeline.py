@@ -93,7 +93,8 @@ def main():
     import django
 
     django.setup()
-    from channels_app.models import Channel, EntryPoint, InstagramAccount
+    from channels_app.meta.models import InstagramAccount
+    from channels_app.models import Channel, EntryPoint
     from config.celery import app
     from conversations.models import Conversation, TimelineItem
     from inbox.models import Inbox
@@ -196,7 +197,7 @@ def main():
             f"max {latencies[-1] * 1000:.0f} ms; missing {missing}"
         )
         print("  (the inbox polls its changes endpoint every second, so an agent sees it at most 1 s later)")
-        from channels_app.models import WebhookEvent
+        from channels_app.meta.models import WebhookEvent
 
         waits = sorted(
             (event.processed_at - event.received_at).total_seconds()

@@ -5,8 +5,8 @@ from django.http import HttpResponse, HttpResponseForbidden
 from django.urls import path
 from django.views.decorators.csrf import csrf_exempt
 
+from channels_app.meta.models import WebhookEvent
 from channels_app.meta.signature import signature_is_valid
-from channels_app.models import WebhookEvent
 from config.urls import urlpatterns as app_urlpatterns
 
 

@@ -2,7 +2,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.db.models import Count
 
-from inbox.services import route_unrouted_conversations
+from conversations.routing import route_unrouted_conversations
 
 from .models import Channel, EntryPoint, EntryPointSettings, PhoneNumber, RoutingException
 from .services import PhoneNumberError, connect_phone_number, set_entry_point_active
@@ -222,7 +222,3 @@ class EntryPointAdmin(admin.ModelAdmin):
     def resume(self, request, queryset):
         routed = sum(set_entry_point_active(entry_point, True) for entry_point in queryset)
         self.message_user(request, f"Resumed. {routed} waiting conversation(s) were routed.")
-
-
-# The admins of the other Settings pages of this app, registered on import.
-from . import instagram_admin, webhook_admin  # noqa: E402,F401,I001

@@ -1,12 +1,6 @@
-import uuid
-
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
-from django.utils import timezone
-
-from .fields import EncryptedTextField
 
 
 class Channel(models.Model):
@@ -87,6 +81,9 @@ class EntryPoint(models.Model):
         help_text="Overrides the Inbox's business hours for conversations from this entry point.",
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    # The outbound queue's drain lease: at most one active drainer per entry point.
+    drain_lease_until = models.DateTimeField(null=True, blank=True, editable=False)
+    drain_lease_owner = models.CharField(max_length=64, blank=True, editable=False)
 
     class Meta:
         ordering = ["channel_id", "display_name"]
@@ -167,148 +164,3 @@ class PhoneNumber(models.Model):
 
     def __str__(self):
         return f"{self.e164} ({self.get_status_display()})"
-
-
-class InstagramAccount(models.Model):
-    """An Instagram Professional account connected through a Facebook Page."""
-
-    class Status(models.TextChoices):
-        CONNECTED = "connected", "Connected"
-        NEEDS_REAUTHORIZATION = "needs_reauthorization", "Needs reauthorization"
-        NOT_SUBSCRIBED = "not_subscribed", "Webhooks not subscribed"
-        REMOVED = "removed", "Removed"
-
-    entry_point = models.OneToOneField(EntryPoint, on_delete=models.PROTECT, related_name="instagram_account")
-    page_id = models.CharField("Page ID", max_length=64, unique=True)
-    page_name = models.CharField("Page Name", max_length=200)
-    ig_user_id = models.CharField("Instagram user id", max_length=64, unique=True)
-    username = models.CharField("Username", max_length=100)
-    name = models.CharField(max_length=200, blank=True)
-    profile_picture_url = models.URLField(max_length=1000, blank=True)
-    page_access_token = EncryptedTextField(editable=False)
-    status = models.CharField(max_length=30, choices=Status.choices, default=Status.CONNECTED)
-    status_reason = models.TextField(blank=True)
-    convert_story_mentions = models.BooleanField(
-        "Convert Story @mentions to Conversations",
-        default=False,
-        help_text="Warning: story mentions can create hundreds or thousands of conversations.",
-    )
-    added_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="+",
-        verbose_name="Added By",
-    )
-    added_on = models.DateTimeField("Added On", default=timezone.now)
-    # The send queue's drain lease: at most one active drainer per account.
-    drain_lease_until = models.DateTimeField(null=True, blank=True, editable=False)
-    drain_lease_owner = models.CharField(max_length=64, blank=True, editable=False)
-
-    class Meta:
-        ordering = ["page_name"]
-        verbose_name = "Instagram Messaging account"
-        verbose_name_plural = "Instagram Messaging"
-
-    def __str__(self):
-        return f"{self.page_name} (@{self.username})"
-
-    @property
-    def sends_paused(self):
-        return self.status in (self.Status.NEEDS_REAUTHORIZATION, self.Status.REMOVED)
-
-
-class AccountEvent(models.Model):
-    """Things counted per account that do not become timeline items."""
-
-    class Kind(models.TextChoices):
-        IGNORED_STORY_MENTION = "ignored_story_mention", "Story mention (not converted)"
-        OUTSIDE_ECHO = "outside_echo", "Message sent outside the app"
-
-    account = models.ForeignKey(InstagramAccount, on_delete=models.CASCADE, related_name="events")
-    kind = models.CharField(max_length=30, choices=Kind.choices)
-    external_id = models.CharField(max_length=255, blank=True)
-    occurred_at = models.DateTimeField(default=timezone.now)
-
-    class Meta:
-        indexes = [models.Index(fields=["account", "kind", "occurred_at"])]
-        constraints = [
-            models.UniqueConstraint(
-                fields=["account", "kind", "external_id"],
-                condition=~Q(external_id=""),
-                name="unique_account_event",
-            )
-        ]
-
-
-class WebhookEvent(models.Model):
-    """A raw webhook delivery from Meta, stored before we acknowledge it."""
-
-    class Status(models.TextChoices):
-        RECEIVED = "received", "Received"
-        PROCESSED = "processed", "Processed"
-        FAILED = "failed", "Failed"
-        IGNORED = "ignored", "Ignored"
-
-    received_at = models.DateTimeField(default=timezone.now, db_index=True)
-    object = models.CharField(max_length=20, blank=True)
-    body = models.TextField()
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.RECEIVED)
-    attempts = models.PositiveIntegerField(default=0)
-    last_error = models.TextField(blank=True)
-    processed_at = models.DateTimeField(null=True, blank=True)
-    # When the sweeper last handed it to the workers again (it waits between
-    # tries so a backlog is not multiplied by duplicates).
-    swept_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["-received_at"]
-        indexes = [models.Index(fields=["status", "received_at"])]
-
-    def __str__(self):
-        return f"Webhook {self.pk} ({self.status})"
-
-
-class OutboundMessage(models.Model):
-    """One queued send to Meta; sent in order per account by drain_account."""
-
-    class Kind(models.TextChoices):
-        TEXT = "text", "Text"
-        ATTACHMENT = "attachment", "Attachment"
-        REACTION = "reaction", "Reaction"
-
-    class Status(models.TextChoices):
-        QUEUED = "queued", "Queued"
-        SENDING = "sending", "Sending"
-        SENT = "sent", "Sent"
-        FAILED = "failed", "Failed"
-
-    account = models.ForeignKey(InstagramAccount, on_delete=models.PROTECT, related_name="outbound_messages")
-    item = models.OneToOneField("conversations.TimelineItem", on_delete=models.CASCADE, related_name="outbound")
-    kind = models.CharField(max_length=12, choices=Kind.choices)
-    recipient_id = models.CharField(max_length=64)
-    payload = models.JSONField(default=dict)
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
-    idempotency_key = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    attempts = models.PositiveIntegerField(default=0)
-    next_attempt_at = models.DateTimeField(default=timezone.now)
-    last_error = models.TextField(blank=True)
-    message_id = models.CharField(max_length=255, blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
-    sent_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["id"]
-        indexes = [models.Index(fields=["account", "status", "id"])]
-
-
-class SendSlot(models.Model):
-    """The limiter's ledger: one row per send taken from an account's budget."""
-
-    account = models.ForeignKey(InstagramAccount, on_delete=models.CASCADE, related_name="send_slots")
-    taken_at = models.DateTimeField(default=timezone.now)
-    outbound = models.ForeignKey(OutboundMessage, on_delete=models.SET_NULL, null=True, blank=True)
-
-    class Meta:
-        indexes = [models.Index(fields=["account", "taken_at"])]

@@ -2,7 +2,7 @@
 
 from django.db import transaction
 
-from inbox.services import route_unrouted_conversations
+from conversations.routing import route_unrouted_conversations
 
 from .models import Channel, EntryPoint, PhoneNumber
 

@@ -53,6 +53,6 @@ class SettingsSite(admin.AdminSite):
 
     def get_app_list(self, request, app_label=None):
         # Present the product's order rather than alphabetical app names.
-        order = {"channels_app": 0, "conversations": 1, "inbox": 2, "account": 8, "mfa": 9}
+        order = {"channels_app": 0, "meta": 1, "conversations": 2, "inbox": 3, "account": 8, "mfa": 9}
         apps = super().get_app_list(request, app_label)
         return sorted(apps, key=lambda app: order.get(app["app_label"], 5))

@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "allauth.mfa",
     "inbox",
     "channels_app",
+    "channels_app.meta",
     "conversations",
     "sandbox",
 ]
@@ -91,7 +92,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "config.context_processors.product",
-                "channels_app.context_processors.account_banners",
+                "channels_app.meta.context_processors.account_banners",
             ],
         },
     },
@@ -217,6 +218,8 @@ if not FIELD_ENCRYPTION_KEY:
 # --- Meta (Instagram Messaging) ------------------------------------------
 META_SANDBOX = env.bool("META_SANDBOX", default=False)
 META_SANDBOX_FORCE = env.bool("META_SANDBOX_FORCE", default=False)
+# What `seed_demo` loads besides users and inboxes: the sandboxes' accounts and conversations.
+DEMO_SEEDERS = ["sandbox.demo.seed"] if META_SANDBOX else []
 if META_SANDBOX and not DEBUG and not META_SANDBOX_FORCE:
     raise ImproperlyConfigured(
         "META_SANDBOX=true serves a fake Facebook Login and Graph API; it is refused "

@@ -13,8 +13,8 @@ from django.utils.html import format_html_join
 
 from inbox.models import Inbox, User
 
-from . import sla
 from .models import BusinessHours, BusinessHoursInterval, Holiday, Rule, SlaReport, Weekday
+from .sla import clock, report
 
 MIDNIGHT = datetime.time(0, 0)
 
@@ -306,7 +306,7 @@ class SlaReportAdmin(admin.ModelAdmin):
         if form.is_valid():
             days = form.cleaned_data["days"] or 14
             inbox = form.cleaned_data["inbox"]
-        rows = sla.report(days=days, inbox=inbox)
+        rows = report.report(days=days, inbox=inbox)
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
@@ -322,7 +322,7 @@ class SlaReportAdmin(admin.ModelAdmin):
                 for row in rows
             ],
             "totals": _totals(rows),
-            "overdue_now": sla.overdue_count(inbox),
+            "overdue_now": clock.overdue_count(inbox),
             **(extra_context or {}),
         }
         return TemplateResponse(request, "admin/conversations/sla_report.html", context)

@@ -6,6 +6,6 @@ class ConversationsConfig(AppConfig):
     verbose_name = "Conversations"
 
     def ready(self):
-        from . import signals
+        from . import receivers
 
-        signals.connect_receivers()
+        receivers.connect()

@@ -1,24 +1,21 @@
 """Business Hours: which schedule a conversation follows, and the outside-hours auto-reply.
 
 Auto-replies (from Business Hours and from Rules) go through the same
-rate-limited queue as agents' replies (`outbound.send_auto_reply`), only inside
-Meta's 24-hour messaging window, and never count as an agent reply.
+rate-limited queue as agents' replies (`outbound.send_auto_reply`), only where
+the reply window allows automatic messages (`conversations.window`), and never
+count as an agent reply.
 """
 
 import datetime
 import logging
 from dataclasses import dataclass
 
-from django.utils import timezone
-
-from . import outbound
+from . import outbound, services
 from .models import BusinessHours, Conversation, TimelineItem
-from .sla import is_open
+from .sla.schedule import is_open
 
 logger = logging.getLogger(__name__)
 
-# Meta's standard messaging window: replies only within 24 hours of the customer's last message.
-MESSAGING_WINDOW = datetime.timedelta(hours=24)
 INBOUND_KINDS = (
     TimelineItem.Kind.CUSTOMER_MESSAGE,
     TimelineItem.Kind.STORY_REPLY,
@@ -42,22 +39,6 @@ def is_within_business_hours(business_hours: BusinessHours | None, moment: datet
     return is_open(business_hours.as_schedule() if business_hours else None, moment)
 
 
-def last_customer_message_at(conversation: Conversation) -> datetime.datetime | None:
-    """The customer's latest message to this Entry Point, in any of their conversations."""
-    latest = (
-        TimelineItem.objects.filter(
-            conversation__customer_id=conversation.customer_id,
-            entry_point_id=conversation.entry_point_id,
-            direction=TimelineItem.Direction.INBOUND,
-            kind__in=INBOUND_KINDS,
-        )
-        .order_by("-occurred_at")
-        .values_list("occurred_at", flat=True)
-        .first()
-    )
-    return latest
-
-
 @dataclass(frozen=True)
 class AutoReplyResult:
     item: TimelineItem | None = None
@@ -69,12 +50,7 @@ class AutoReplyResult:
 
 
 def send_auto_reply_within_window(conversation: Conversation, text: str, *, source: str) -> AutoReplyResult:
-    """Queue an auto-reply if Meta's 24-hour window is open; otherwise refuse with a reason."""
-    last = last_customer_message_at(conversation)
-    if last is None or timezone.now() - last > MESSAGING_WINDOW:
-        return AutoReplyResult(
-            refused="the customer's last message is more than 24 hours old (outside Meta's messaging window)"
-        )
+    """Queue an auto-reply if the reply window allows automatic messages; otherwise refuse with a reason."""
     try:
         item = outbound.send_auto_reply(conversation, text, source=source)
     except outbound.SendRefused as refusal:
@@ -115,16 +91,12 @@ def send_outside_hours_reply(conversation: Conversation, item: TimelineItem) -> 
     result = send_auto_reply_within_window(conversation, business_hours.auto_reply_text.strip(), source=SOURCE)
     if result.refused:
         logger.info("Business Hours auto-reply not sent in conversation %s: %s", conversation.pk, result.refused)
-        now = timezone.now()
-        TimelineItem.objects.create(
-            conversation=conversation,
-            entry_point_id=conversation.entry_point_id,
-            kind=TimelineItem.Kind.NOTE,
-            direction=TimelineItem.Direction.INTERNAL,
-            text=f"Business Hours auto-reply (“{business_hours.name}”) not sent: {result.refused}.",
-            occurred_at=now,
-            created_at=now,
-            metadata={"source": SOURCE, "auto_reply_refused": True},
+        services.add_internal_item(
+            conversation,
+            TimelineItem.Kind.NOTE,
+            f"Business Hours auto-reply (“{business_hours.name}”) not sent: {result.refused.rstrip('.')}.",
+            source=SOURCE,
+            auto_reply_refused=True,
         )
         Conversation.touch(conversation.pk)
     return result

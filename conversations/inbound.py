@@ -1,70 +1,88 @@
-"""What customers send us, applied to customers, conversations and timelines.
+"""The core's inbound API: what customers send us, for an Entry Point and an identity.
 
-Consumes the plain events of channels_app.meta.parser; knows nothing of Meta's JSON.
-Every function is idempotent: Meta's mid is unique per Entry Point, so a
-redelivered or re-run event adds nothing.
+Adapters parse their provider's payloads into these plain values and call the
+functions below; nothing here knows a provider. Every function is idempotent:
+a provider's message id is unique per Entry Point, so a redelivered or re-run
+event adds nothing.
 """
 
 import logging
+from dataclasses import dataclass, field
+from datetime import datetime
 
-from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from channels_app.meta import parser
-from channels_app.models import AccountEvent, EntryPoint, InstagramAccount, OutboundMessage
-from inbox.services import route_conversation
+from channels_app.models import EntryPoint
 
-from . import signals
+from . import outbound, signals
+from .attachments import store_content
 from .models import Attachment, Conversation, Customer, CustomerIdentity, CustomerReaction, TimelineItem
+from .routing import route_conversation
 
 logger = logging.getLogger(__name__)
 
-UNSUPPORTED_TEXT = "The customer sent something Instagram does not pass on to other apps."
+
+@dataclass(frozen=True)
+class IncomingAttachment:
+    kind: str  # image, video, audio, file, story, …
+    url: str = ""  # to be downloaded by the adapter (the provider's CDN)
+    content: bytes | None = None  # bytes already in hand (email, chat)
+    filename: str = ""
+    content_type: str = ""  # as claimed; the stored type is decided from the bytes
+    content_id: str = ""  # an email's inline cid
 
 
-def handle_event(entry_point: EntryPoint, event) -> str:
-    """Apply one parsed event at an Entry Point; returns what happened, in a word or two."""
-    handlers = {
-        parser.InboundMessage: _message,
-        parser.StoryMention: _story_mention,
-        parser.InboundReaction: _reaction,
-        parser.Echo: _echo,
-        parser.EchoReaction: _echo_reaction,
-        parser.MessageDeleted: _deleted,
-        parser.UnsupportedMessage: _unsupported,
-        parser.ReadReceipt: _read,
-    }
-    return handlers[type(event)](entry_point, event)
+@dataclass(frozen=True)
+class IncomingMessage:
+    message_id: str
+    customer_id: str  # the identity at this Entry Point: IGSID, address, number, visitor id
+    occurred_at: datetime
+    text: str = ""
+    html: str = ""  # already sanitised by the adapter
+    subject: str = ""
+    attachments: tuple[IncomingAttachment, ...] = ()
+    reply_to_message_id: str = ""
+    kind: str = TimelineItem.Kind.CUSTOMER_MESSAGE
+    metadata: dict = field(default_factory=dict)
+    customer_name: str = ""
+    story_url: str = ""
+    unsupported: bool = False
+    # A thread the adapter already matched (an email's In-Reply-To).
+    conversation_id: int | None = None
+    # Auto-replies and bounces: stored, never answered by Rules or auto-replies.
+    automated: bool = False
+
+
+@dataclass(frozen=True)
+class Received:
+    outcome: str  # "created", "duplicate", "filled in deleted"
+    item: TimelineItem | None = None
+    identity_created: bool = False
+    attachments: tuple[Attachment, ...] = ()
 
 
 # --- customers and conversations -------------------------------------------
 
 
-def get_or_create_identity(entry_point: EntryPoint, external_id: str) -> tuple[CustomerIdentity, bool]:
+def get_or_create_identity(entry_point: EntryPoint, external_id: str, name: str = "") -> tuple[CustomerIdentity, bool]:
     identity = CustomerIdentity.objects.filter(entry_point=entry_point, external_id=external_id).first()
     if identity is not None:
         return identity, False
     try:
         with transaction.atomic():
-            customer = Customer.objects.create()
+            customer = Customer.objects.create(name=name[:200])
             identity = CustomerIdentity.objects.create(
                 customer=customer, entry_point=entry_point, external_id=external_id
             )
     except IntegrityError:
         # Another worker created it first.
         return CustomerIdentity.objects.get(entry_point=entry_point, external_id=external_id), False
-    transaction.on_commit(lambda: _enqueue_profile(identity.pk))
     return identity, True
 
 
-def _enqueue_profile(identity_id):
-    from channels_app.tasks import fetch_customer_profile
-
-    try:
-        fetch_customer_profile.delay(identity_id)
-    except Exception as error:
-        logger.warning("Profile fetch for identity %s not enqueued: %s", identity_id, error)
+def find_identity(entry_point: EntryPoint, external_id: str) -> CustomerIdentity | None:
+    return CustomerIdentity.objects.filter(entry_point=entry_point, external_id=external_id).first()
 
 
 def open_conversation(customer: Customer, entry_point: EntryPoint, at) -> tuple[Conversation, bool]:
@@ -86,15 +104,26 @@ def open_conversation(customer: Customer, entry_point: EntryPoint, at) -> tuple[
     return conversation, True
 
 
-def _create_item(conversation, entry_point, event, **fields) -> TimelineItem | None:
-    """Create the timeline item for an event once; None if its mid is already there."""
+def _thread(customer, entry_point, message: IncomingMessage) -> tuple[Conversation, bool]:
+    """The conversation a message belongs to: the adapter's matched thread if still open, else the open one."""
+    if message.conversation_id:
+        matched = Conversation.objects.filter(
+            pk=message.conversation_id, customer=customer, entry_point=entry_point
+        ).first()
+        if matched is not None and not matched.is_closed:
+            return matched, False
+    return open_conversation(customer, entry_point, message.occurred_at)
+
+
+def _create_item(conversation, entry_point, message_id, occurred_at, **fields) -> TimelineItem | None:
+    """Create the timeline item for an event once; None if its id is already there."""
     try:
         with transaction.atomic():
             return TimelineItem.objects.create(
                 conversation=conversation,
                 entry_point=entry_point,
-                external_id=event.mid,
-                occurred_at=event.occurred_at,
+                external_id=message_id,
+                occurred_at=occurred_at,
                 created_at=timezone.now(),
                 **fields,
             )
@@ -102,59 +131,80 @@ def _create_item(conversation, entry_point, event, **fields) -> TimelineItem | N
         return None
 
 
-def _item_exists(entry_point, mid) -> bool:
-    return TimelineItem.objects.filter(entry_point=entry_point, external_id=mid).exists()
-
-
-def _add_attachments(item, attachments):
+def _add_attachments(item, attachments) -> tuple[Attachment, ...]:
+    """Attachment rows for an item; bytes in hand are stored now, URLs are left for the adapter to fetch."""
+    stored = []
     for attachment in attachments:
-        if not attachment.url:
+        if not attachment.url and attachment.content is None:
             continue
-        stored = Attachment.objects.create(item=item, kind=attachment.kind, original_url=attachment.url)
-        transaction.on_commit(lambda pk=stored.pk: _enqueue_download(pk))
+        row = Attachment.objects.create(
+            item=item,
+            kind=attachment.kind,
+            original_url=attachment.url[:2000],
+            filename=attachment.filename[:255],
+            content_id=attachment.content_id[:255],
+        )
+        if attachment.content is not None:
+            store_content(row, attachment.content, attachment.filename)
+        stored.append(row)
+    return tuple(stored)
 
 
-def _enqueue_download(attachment_id):
-    from channels_app.tasks import download_attachment
+def receive_message(entry_point: EntryPoint, message: IncomingMessage, *, placeholder: bool = False) -> Received:
+    """A customer's message at an Entry Point: stored once, in their open (routed) conversation.
 
-    try:
-        download_attachment.delay(attachment_id)
-    except Exception as error:
-        logger.warning("Download of attachment %s not enqueued: %s", attachment_id, error)
-
-
-def _customer_item(entry_point, event, kind, placeholder=False, **fields) -> str:
-    """Store a customer's event as a timeline item once. A placeholder (a deletion that
-    overtook its message) neither counts as the customer's latest message nor notifies."""
-    existing = TimelineItem.objects.filter(entry_point=entry_point, external_id=event.mid).first()
+    A placeholder (a deletion that overtook its message) neither counts as the
+    customer's latest message nor notifies anyone.
+    """
+    fields = {
+        "text": message.text,
+        "story_url": message.story_url,
+        "unsupported": message.unsupported,
+        "metadata": _metadata(message),
+    }
+    existing = TimelineItem.objects.filter(entry_point=entry_point, external_id=message.message_id).first()
     if existing is not None:
         if existing.metadata.get("arrived_deleted") and not placeholder:
             # The message caught up with its deletion: keep what it was, still hidden.
             for name, value in fields.items():
                 setattr(existing, name, value)
-            existing.kind = kind
-            existing.occurred_at = event.occurred_at
-            existing.metadata = {**fields.get("metadata", {})}
+            existing.kind = message.kind
+            existing.occurred_at = message.occurred_at
             existing.deleted_by_customer = True
             existing.save()
             # The customer did write then: the messaging window counts from it.
             latest = existing.conversation.last_customer_message_at
-            if latest is None or event.occurred_at > latest:
-                Conversation.touch(existing.conversation_id, last_customer_message_at=event.occurred_at)
-            return "filled in deleted"
-        return "duplicate"
-    identity, _ = get_or_create_identity(entry_point, event.customer_id)
-    conversation, created = open_conversation(identity.customer, entry_point, event.occurred_at)
-    item = _create_item(conversation, entry_point, event, kind=kind, direction=TimelineItem.Direction.INBOUND, **fields)
+            if latest is None or message.occurred_at > latest:
+                Conversation.touch(existing.conversation_id, last_customer_message_at=message.occurred_at)
+            return Received("filled in deleted", existing)
+        return Received("duplicate", existing)
+    identity, identity_created = get_or_create_identity(entry_point, message.customer_id, message.customer_name)
+    conversation, created = _thread(identity.customer, entry_point, message)
+    reply_to = None
+    if message.reply_to_message_id:
+        reply_to = TimelineItem.objects.filter(entry_point=entry_point, external_id=message.reply_to_message_id).first()
+    if placeholder:
+        fields.update(deleted_by_customer=True)
+    item = _create_item(
+        conversation,
+        entry_point,
+        message.message_id,
+        message.occurred_at,
+        kind=message.kind,
+        direction=TimelineItem.Direction.INBOUND,
+        reply_to=reply_to,
+        **fields,
+    )
     if item is None:
-        return "duplicate"
+        return Received("duplicate", identity_created=identity_created)
     if placeholder:
         Conversation.touch(conversation.pk)
-        return "created"
+        return Received("created", item, identity_created)
+    attachments = _add_attachments(item, message.attachments)
     latest = conversation.last_customer_message_at
-    update = {"last_customer_message_at": max(latest, event.occurred_at) if latest else event.occurred_at}
-    if event.occurred_at < conversation.opened_at:
-        update["opened_at"] = event.occurred_at  # an earlier message that arrived late
+    update = {"last_customer_message_at": max(latest, message.occurred_at) if latest else message.occurred_at}
+    if message.occurred_at < conversation.opened_at:
+        update["opened_at"] = message.occurred_at  # an earlier message that arrived late
     if conversation.status == Conversation.Status.WAITING:
         update["status"] = Conversation.Status.OPEN
     Conversation.touch(conversation.pk, **update)
@@ -163,193 +213,73 @@ def _customer_item(entry_point, event, kind, placeholder=False, **fields) -> str
     signals.customer_message_received.send(
         sender=TimelineItem, conversation=conversation, item=item, conversation_created=created
     )
-    return "created"
+    return Received("created", item, identity_created, attachments)
 
 
-# --- event handlers ----------------------------------------------------------
+def _metadata(message: IncomingMessage) -> dict:
+    metadata = dict(message.metadata)
+    if message.subject:
+        metadata["subject"] = message.subject
+    if message.html:
+        metadata["html"] = message.html
+    if message.automated:
+        metadata["automated"] = True
+    return metadata
 
 
-def _message(entry_point, event: parser.InboundMessage) -> str:
-    reply_to = None
-    if event.reply_to_mid:
-        reply_to = TimelineItem.objects.filter(entry_point=entry_point, external_id=event.reply_to_mid).first()
-    kind = TimelineItem.Kind.STORY_REPLY if event.is_story_reply else TimelineItem.Kind.CUSTOMER_MESSAGE
-    metadata = {"quick_reply_payload": event.quick_reply_payload} if event.quick_reply_payload else {}
-    if event.story_id:
-        metadata["story_id"] = event.story_id
-    outcome = _customer_item(
-        entry_point, event, kind, text=event.text, story_url=event.story_url, reply_to=reply_to, metadata=metadata
-    )
-    if outcome == "created":
-        item = TimelineItem.objects.get(entry_point=entry_point, external_id=event.mid)
-        _add_attachments(item, event.attachments)
-        if event.story_url:
-            _add_attachments(item, [parser.InboundAttachment("story", event.story_url)])
-    return outcome
-
-
-def _story_mention(entry_point, event: parser.StoryMention) -> str:
-    account = InstagramAccount.objects.filter(entry_point=entry_point).first()
-    if account is None or not account.convert_story_mentions:
-        if account is not None:
-            AccountEvent.objects.get_or_create(
-                account=account,
-                kind=AccountEvent.Kind.IGNORED_STORY_MENTION,
-                external_id=event.mid,
-                defaults={"occurred_at": event.occurred_at},
-            )
-        return "ignored story mention"
-    outcome = _customer_item(entry_point, event, TimelineItem.Kind.STORY_MENTION, story_url=event.url)
-    if outcome == "created":
-        item = TimelineItem.objects.get(entry_point=entry_point, external_id=event.mid)
-        _add_attachments(item, [parser.InboundAttachment("story_mention", event.url)])
-    return outcome
-
-
-def _reaction(entry_point, event: parser.InboundReaction) -> str:
-    # Kept for the record; Instagram reactions are not shown in the timeline.
-    identity, _ = get_or_create_identity(entry_point, event.customer_id)
-    _, created = CustomerReaction.objects.get_or_create(
-        entry_point=entry_point,
-        customer=identity.customer,
-        message_external_id=event.mid,
-        action=event.action,
-        occurred_at=event.occurred_at,
-        defaults={"reaction": event.reaction, "emoji": event.emoji},
-    )
-    return "reaction recorded" if created else "duplicate"
-
-
-def _echo(entry_point, event: parser.Echo) -> str:
-    ours = TimelineItem.objects.filter(entry_point=entry_point, external_id=event.mid).first()
-    if ours is not None:
-        if ours.delivery_status in (TimelineItem.Delivery.QUEUED, TimelineItem.Delivery.SENT):
-            ours.delivery_status = TimelineItem.Delivery.DELIVERED
-            ours.save(update_fields=["delivery_status"])
-            Conversation.touch(ours.conversation_id)
-        return "echo of ours"
-    if _claim_in_flight_send(entry_point, event):
-        return "echo of ours"
-    return _outside_echo(entry_point, event)
-
-
-def _claim_in_flight_send(entry_point, event: parser.Echo) -> bool:
-    """An echo may overtake the Send API's answer: match it to our send still in flight."""
-    in_flight = OutboundMessage.objects.select_for_update().filter(
-        account__entry_point=entry_point,
-        recipient_id=event.recipient_id,
-        status=OutboundMessage.Status.SENDING,
-        message_id="",
-    )
-    match = next((m for m in in_flight.order_by("id") if m.payload.get("text", "") == event.text), None)
-    if match is None:
-        return False
-    match.message_id = event.mid
-    match.save(update_fields=["message_id"])
-    TimelineItem.objects.filter(pk=match.item_id).update(
-        external_id=event.mid, delivery_status=TimelineItem.Delivery.DELIVERED
-    )
-    Conversation.touch(match.item.conversation_id)
-    return True
-
-
-def _echo_reaction(entry_point, event: parser.EchoReaction) -> str:
-    """The account reacted to a customer's message: our like, or someone in the Instagram app."""
-    ours = OutboundMessage.objects.select_for_update().filter(
-        account__entry_point=entry_point,
-        recipient_id=event.recipient_id,
-        kind=OutboundMessage.Kind.REACTION,
-        payload__message_id=event.mid,
-    )
-    in_flight = ours.filter(status=OutboundMessage.Status.SENDING, message_id="").order_by("id").first()
-    if in_flight is not None:
-        # Meta's answer to a reaction carries no message id of its own; recording the
-        # reacted-to mid tells the drainer the like went out, so it is not sent twice.
-        in_flight.message_id = event.mid
-        in_flight.save(update_fields=["message_id"])
-        return "echo of ours"
-    if ours.exists():
-        return "echo of ours"
-    account = InstagramAccount.objects.filter(entry_point=entry_point).first()
-    if account is not None:
-        AccountEvent.objects.get_or_create(
-            account=account,
-            kind=AccountEvent.Kind.OUTSIDE_ECHO,
-            external_id=f"{event.action}:{event.mid}:{int(event.occurred_at.timestamp() * 1000)}",
-            defaults={"occurred_at": event.occurred_at},
-        )
-    return "outside reaction counted"
-
-
-def _outside_echo(entry_point, event: parser.Echo) -> str:
-    """A message sent to the customer by another tool or by hand in the Instagram app."""
-    account = InstagramAccount.objects.filter(entry_point=entry_point).first()
-    if account is not None:
-        AccountEvent.objects.get_or_create(
-            account=account,
-            kind=AccountEvent.Kind.OUTSIDE_ECHO,
-            external_id=event.mid,
-            defaults={"occurred_at": event.occurred_at},
-        )
-    identity = CustomerIdentity.objects.filter(entry_point=entry_point, external_id=event.customer_id).first()
-    if identity is None:
-        return "outside echo counted"
-    conversations = Conversation.objects.filter(customer=identity.customer, entry_point=entry_point)
-    conversation = (
-        conversations.exclude(status=Conversation.Status.CLOSED).first() or conversations.order_by("-opened_at").first()
-    )
-    if conversation is None:
-        return "outside echo counted"
-    item = _create_item(
-        conversation,
-        entry_point,
-        event,
-        kind=TimelineItem.Kind.OTHER_AUTOMATION,
-        direction=TimelineItem.Direction.OUTBOUND,
-        text=event.text,
-        delivery_status=TimelineItem.Delivery.SENT,
-    )
-    if item is None:
-        return "duplicate"
-    _add_attachments(item, event.attachments)
-    Conversation.touch(conversation.pk)
-    return "outside echo shown"
-
-
-def _deleted(entry_point, event: parser.MessageDeleted) -> str:
+def receive_deletion(entry_point: EntryPoint, customer_id: str, message_id: str, occurred_at) -> str:
+    """The customer deleted a message: hidden from agents, also when the deletion arrives first."""
     updated = TimelineItem.objects.filter(
-        entry_point=entry_point, external_id=event.mid, direction=TimelineItem.Direction.INBOUND
+        entry_point=entry_point, external_id=message_id, direction=TimelineItem.Direction.INBOUND
     )
     item = updated.first()
     if item is None:
         # The deletion overtook the message (or the message never reached us): keep a
-        # deleted placeholder under its mid, so the message, if it comes, is never shown.
-        return _customer_item(
-            entry_point,
-            event,
-            TimelineItem.Kind.CUSTOMER_MESSAGE,
-            placeholder=True,
-            deleted_by_customer=True,
-            metadata={"arrived_deleted": True},
+        # deleted placeholder under its id, so the message, if it comes, is never shown.
+        placeholder = IncomingMessage(
+            message_id=message_id, customer_id=customer_id, occurred_at=occurred_at, metadata={"arrived_deleted": True}
         )
+        return receive_message(entry_point, placeholder, placeholder=True).outcome
     updated.update(deleted_by_customer=True)
     Conversation.touch(item.conversation_id)
     return "marked deleted"
 
 
-def _unsupported(entry_point, event: parser.UnsupportedMessage) -> str:
-    return _customer_item(
-        entry_point, event, TimelineItem.Kind.CUSTOMER_MESSAGE, text=UNSUPPORTED_TEXT, unsupported=True
+@dataclass(frozen=True)
+class IncomingReaction:
+    customer_id: str
+    message_id: str  # the reacted-to message
+    action: str  # "react" or "unreact"
+    occurred_at: datetime
+    reaction: str = ""
+    emoji: str = ""
+
+
+def receive_reaction(entry_point: EntryPoint, reaction: IncomingReaction) -> str:
+    """Kept for the record and shown as a mark on the reacted-to item, never as an item of its own."""
+    identity, _ = get_or_create_identity(entry_point, reaction.customer_id)
+    _, created = CustomerReaction.objects.get_or_create(
+        entry_point=entry_point,
+        customer=identity.customer,
+        message_external_id=reaction.message_id,
+        action=reaction.action,
+        occurred_at=reaction.occurred_at,
+        defaults={"reaction": reaction.reaction, "emoji": reaction.emoji},
     )
+    if created:
+        reacted = TimelineItem.objects.filter(entry_point=entry_point, external_id=reaction.message_id).first()
+        if reacted is not None:
+            Conversation.touch(reacted.conversation_id)
+    return "reaction recorded" if created else "duplicate"
 
 
-def _read(entry_point, event: parser.ReadReceipt) -> str:
-    identity = CustomerIdentity.objects.filter(entry_point=entry_point, external_id=event.sender_id).first()
+def receive_read(entry_point: EntryPoint, customer_id: str, up_to, message_id: str = "") -> str:
+    """The customer read our messages up to `up_to` (or up to the message `message_id`)."""
+    identity = find_identity(entry_point, customer_id)
     if identity is None:
         return "read by unknown customer"
-    up_to = event.watermark or event.occurred_at
-    if event.mid:
-        read_item = TimelineItem.objects.filter(entry_point=entry_point, external_id=event.mid).first()
+    if message_id:
+        read_item = TimelineItem.objects.filter(entry_point=entry_point, external_id=message_id).first()
         if read_item is not None:
             up_to = read_item.occurred_at
     unread = TimelineItem.objects.filter(
@@ -366,42 +296,65 @@ def _read(entry_point, event: parser.ReadReceipt) -> str:
     return "marked read"
 
 
-# --- profiles ----------------------------------------------------------------
+def record_delivery(entry_point: EntryPoint, message_id: str, status: str, reason: str = "") -> str:
+    """The provider reports what became of one of our messages (delivered, read, failed)."""
+    item = TimelineItem.objects.filter(
+        entry_point=entry_point, external_id=message_id, direction=TimelineItem.Direction.OUTBOUND
+    ).first()
+    if item is None:
+        return "unknown message"
+    if status == TimelineItem.Delivery.FAILED:
+        message = getattr(item, "outbound", None)
+        if message is not None:
+            outbound.record_failed(message, reason or "The provider could not deliver the message.")
+        return "marked failed"
+    order = [TimelineItem.Delivery.QUEUED, TimelineItem.Delivery.SENT, TimelineItem.Delivery.DELIVERED]
+    order.append(TimelineItem.Delivery.READ)
+    current = item.delivery_status
+    if current in order and status in order and order.index(status) <= order.index(current):
+        return "already"
+    TimelineItem.objects.filter(pk=item.pk).update(delivery_status=status)
+    Conversation.touch(item.conversation_id)
+    return f"marked {status}"
 
 
-def fetch_profile(identity_id: int) -> bool:
-    """Fill in a customer's name, username and picture from Instagram. False: try again later."""
-    from channels_app.meta.graph import GraphError
-    from channels_app.meta.media import MediaError, fetch_media, file_name_for
-    from channels_app.meta.profile import fetch_profile as graph_profile
-
-    identity = CustomerIdentity.objects.filter(pk=identity_id).select_related("customer", "entry_point").first()
+def record_outside_message(
+    entry_point: EntryPoint, customer_id: str, message_id: str, text: str, occurred_at, attachments=()
+) -> tuple[str, TimelineItem | None]:
+    """A message to the customer sent by another tool or by hand in the provider's app."""
+    identity = find_identity(entry_point, customer_id)
     if identity is None:
-        return True
-    account = InstagramAccount.objects.filter(entry_point=identity.entry_point).first()
-    if account is None:
-        return True
-    try:
-        profile = graph_profile(account.page_access_token, identity.external_id)
-    except GraphError as error:
-        logger.warning("Profile of identity %s not fetched: %s", identity_id, error)
-        return not error.transient and not error.token_invalid and error.code not in (None, 4, 17, 32, 613)
-    customer = identity.customer
-    customer.name = profile.name or customer.name
-    customer.username = profile.username or customer.username
-    customer.profile_picture_url = profile.picture_url
-    customer.profile_fetched_at = timezone.now()
-    if profile.picture_url:
-        try:
-            content, content_type = fetch_media(profile.picture_url)
-            customer.profile_picture.save(
-                file_name_for(profile.picture_url, content_type, f"customer-{customer.pk}"),
-                ContentFile(content),
-                save=False,
-            )
-        except MediaError as error:
-            logger.info("Profile picture of customer %s not stored: %s", customer.pk, error)
-    customer.save()
-    for conversation_id in customer.conversations.values_list("pk", flat=True):
-        Conversation.touch(conversation_id)
+        return "outside message counted", None
+    conversations = Conversation.objects.filter(customer=identity.customer, entry_point=entry_point)
+    conversation = (
+        conversations.exclude(status=Conversation.Status.CLOSED).first() or conversations.order_by("-opened_at").first()
+    )
+    if conversation is None:
+        return "outside message counted", None
+    item = _create_item(
+        conversation,
+        entry_point,
+        message_id,
+        occurred_at,
+        kind=TimelineItem.Kind.OTHER_AUTOMATION,
+        direction=TimelineItem.Direction.OUTBOUND,
+        text=text,
+        delivery_status=TimelineItem.Delivery.SENT,
+    )
+    if item is None:
+        return "duplicate", None
+    _add_attachments(item, attachments)
+    Conversation.touch(conversation.pk)
+    return "outside message shown", item
+
+
+def mark_ours_delivered(entry_point: EntryPoint, message_id: str) -> bool:
+    """An echo of one of our own sends: at least delivered. False if it is not ours."""
+    ours = TimelineItem.objects.filter(entry_point=entry_point, external_id=message_id).first()
+    if ours is None:
+        return False
+    if ours.delivery_status in (TimelineItem.Delivery.QUEUED, TimelineItem.Delivery.SENT):
+        ours.delivery_status = TimelineItem.Delivery.DELIVERED
+        ours.save(update_fields=["delivery_status"])
+        Conversation.touch(ours.conversation_id)
     return True

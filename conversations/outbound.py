@@ -1,9 +1,11 @@
-"""What agents (and automations) send to customers, and how it reaches Meta.
+"""What agents (and automations) send to customers, and how it reaches the provider.
 
 `send_reply`, `send_like` and `send_auto_reply` write the timeline item as
-`queued` and an outbound queue row in one transaction and enqueue the
-account's drainer on commit. `drain_account` sends the queue in order within
-the per-account rate limit and records honest delivery states.
+`queued` and an outbound queue row in one transaction and enqueue the Entry
+Point's drainer on commit. `drain_entry_point` sends the queue in order per
+customer within the sender's rate limit and records honest delivery states.
+The provider's part (its window policy, limits and the call itself) is the
+Entry Point's sender (`conversations.senders`), registered by its adapter.
 """
 
 import logging
@@ -18,85 +20,67 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from channels_app import limiter
-from channels_app.meta import send as send_api
-from channels_app.meta.graph import GraphError
-from channels_app.models import InstagramAccount, OutboundMessage
+from channels_app.models import EntryPoint
 
-from . import signals
-from .models import Conversation, CustomerIdentity, TimelineItem
+from . import limiter, signals
+from .models import Conversation, OutboundMessage, TimelineItem
+from .senders import ChannelSender, ReplyWindow, SendFailed, SendRefused, sender_for
+from .window import reply_window
 
 logger = logging.getLogger(__name__)
 
-MESSAGING_WINDOW = timedelta(hours=24)
-HUMAN_AGENT_WINDOW = timedelta(days=7)
 LEASE_SECONDS = 60
-# How long a send whose outcome we did not record waits for Meta's echo
-# before it is sent again (a worker died between Meta's answer and our commit).
+# How long a send whose outcome we did not record waits for the provider's echo
+# before it is sent again (a worker died between the provider's answer and our commit).
 IN_DOUBT_GRACE = timedelta(minutes=2)
 MAX_TRANSIENT_ATTEMPTS = 5
 RATE_LIMIT_BACKOFF = timedelta(minutes=1)
 # Waits for a free slot up to this long happen inside the drainer.
 SHORT_WAIT_SECONDS = 5.0
 
-
-class SendRefused(Exception):
-    """The message cannot be sent; the reason is meant for the agent."""
+__all__ = ["SendRefused", "drain_entry_point", "retry", "send_auto_reply", "send_like", "send_reply"]
 
 
 # --- queueing ------------------------------------------------------------------
 
 
-def _account_and_recipient(conversation: Conversation) -> tuple[InstagramAccount, str]:
-    try:
-        account = conversation.entry_point.instagram_account
-    except InstagramAccount.DoesNotExist:
-        raise SendRefused("This conversation's entry point cannot send messages.") from None
-    identity = CustomerIdentity.objects.filter(
-        customer_id=conversation.customer_id, entry_point_id=conversation.entry_point_id
-    ).first()
-    if identity is None:
-        raise SendRefused("The customer has no Instagram identity at this account.")
-    return account, identity.external_id
+def _sender(conversation: Conversation) -> ChannelSender:
+    sender = sender_for(conversation.entry_point)
+    if sender is None:
+        raise SendRefused("This conversation's entry point cannot send messages.")
+    removed = sender.removed_reason(conversation.entry_point)
+    if removed:
+        raise SendRefused(removed)
+    return sender
 
 
-def window_tag(conversation: Conversation, *, automatic: bool = False, now=None) -> str:
-    """The Send API tag a message needs now ("" inside 24 h, HUMAN_AGENT within 7 days).
-
-    Raises SendRefused when it cannot be sent at all. Automatic messages are
-    never sent outside the 24-hour window.
-    """
-    last = conversation.last_customer_message_at
-    if last is None:
-        raise SendRefused("The customer has not written yet, so Instagram does not allow a message.")
-    age = (now or timezone.now()) - last
-    if age <= MESSAGING_WINDOW:
-        return ""
-    if automatic:
+def check_window(conversation: Conversation, *, automatic: bool = False, now=None) -> ReplyWindow:
+    """The reply window if a message may go now; SendRefused with the reason otherwise."""
+    window = reply_window(conversation, now)
+    if not window.can_reply:
+        raise SendRefused(window.reason or "A reply cannot reach the customer now.")
+    if automatic and not window.allows_automatic:
         raise SendRefused("Auto-replies are only sent within 24 hours of the customer's last message.")
-    if age <= HUMAN_AGENT_WINDOW:
-        return send_api.HUMAN_AGENT
-    raise SendRefused(
-        "More than 7 days have passed since the customer's last message; "
-        "Instagram allows replies again when the customer writes."
-    )
+    return window
 
 
-def enqueue_drain(account_id: int) -> None:
-    transaction.on_commit(lambda: _kick(account_id))
+def enqueue_drain(entry_point_id: int) -> None:
+    transaction.on_commit(lambda: _kick(entry_point_id))
 
 
-def _kick(account_id: int, countdown: float = 0) -> None:
+def _kick(entry_point_id: int, countdown: float = 0) -> None:
     try:
-        current_app.send_task("conversations.tasks.drain_account", args=[account_id], countdown=countdown)
+        current_app.send_task("conversations.tasks.drain_entry_point", args=[entry_point_id], countdown=countdown)
     except Exception as error:
-        # The beat task re-kicks accounts with a backlog; nothing is lost.
-        logger.warning("Drain of account %s not enqueued: %s", account_id, error)
+        # The beat task re-kicks entry points with a backlog; nothing is lost.
+        logger.warning("Drain of entry point %s not enqueued: %s", entry_point_id, error)
 
 
-def _queue(conversation, *, kind, item_kind, author, text="", payload, reply_to=None, automatic=False):
-    account, recipient_id = _account_and_recipient(conversation)
-    window_tag(conversation, automatic=automatic)
+def _queue(conversation, *, kind, item_kind, author, text="", payload, reply_to=None, automatic=False, metadata=None):
+    sender = _sender(conversation)
+    check_window(conversation, automatic=automatic)
+    sender.validate(conversation, kind, payload)
+    recipient_id = sender.recipient_id(conversation)
     now = timezone.now()
     with transaction.atomic():
         item = TimelineItem.objects.create(
@@ -110,12 +94,18 @@ def _queue(conversation, *, kind, item_kind, author, text="", payload, reply_to=
             created_at=now,
             delivery_status=TimelineItem.Delivery.QUEUED,
             reply_to=reply_to,
+            metadata=metadata or {},
         )
         OutboundMessage.objects.create(
-            account=account, item=item, kind=kind, recipient_id=recipient_id, payload=payload, created_at=now
+            entry_point_id=conversation.entry_point_id,
+            item=item,
+            kind=kind,
+            recipient_id=recipient_id,
+            payload=payload,
+            created_at=now,
         )
         Conversation.touch(conversation.pk)
-        enqueue_drain(account.pk)
+        enqueue_drain(conversation.entry_point_id)
         if item_kind == TimelineItem.Kind.AGENT_MESSAGE:
             signals.agent_message_queued.send(sender=TimelineItem, conversation=conversation, item=item)
     return item
@@ -126,8 +116,6 @@ def send_reply(conversation: Conversation, agent, text: str) -> TimelineItem:
     text = (text or "").strip()
     if not text:
         raise SendRefused("Write a message first.")
-    if len(text) > 1000:
-        raise SendRefused(f"Instagram messages can have at most 1000 characters; this one has {len(text)}.")
     return _queue(
         conversation,
         kind=OutboundMessage.Kind.TEXT,
@@ -156,7 +144,7 @@ def send_like(item: TimelineItem, agent) -> TimelineItem:
 
 def send_auto_reply(conversation: Conversation, text: str, *, source: str = "") -> TimelineItem:
     """Queue an automatic reply (Rules, Business Hours). It never counts as an agent reply."""
-    item = _queue(
+    return _queue(
         conversation,
         kind=OutboundMessage.Kind.TEXT,
         item_kind=TimelineItem.Kind.AUTO_REPLY,
@@ -164,22 +152,21 @@ def send_auto_reply(conversation: Conversation, text: str, *, source: str = "") 
         text=text,
         payload={"text": text, "automatic": True},
         automatic=True,
+        metadata={"source": source} if source else None,
     )
-    if source:
-        item.metadata = {"source": source}
-        item.save(update_fields=["metadata"])
-    return item
 
 
 def retry(item: TimelineItem, agent) -> TimelineItem:
     """Queue a failed message again (the agent pressed Retry)."""
-    item = TimelineItem.objects.select_related("conversation").get(pk=item.pk)
+    item = TimelineItem.objects.select_related("conversation__entry_point").get(pk=item.pk)
     outbound = OutboundMessage.objects.filter(item=item).first()
     if outbound is None or item.delivery_status != TimelineItem.Delivery.FAILED:
         raise SendRefused("Only a failed message can be retried.")
-    window_tag(item.conversation, automatic=item.kind == TimelineItem.Kind.AUTO_REPLY)
-    if outbound.account.sends_paused:
-        raise SendRefused("The Instagram account needs reauthorization by an admin before messages can be sent.")
+    sender = _sender(item.conversation)
+    check_window(item.conversation, automatic=item.kind == TimelineItem.Kind.AUTO_REPLY)
+    paused = sender.paused_reason(item.conversation.entry_point)
+    if paused:
+        raise SendRefused(paused)
     with transaction.atomic():
         outbound.status = OutboundMessage.Status.QUEUED
         outbound.attempts = 0
@@ -191,10 +178,22 @@ def retry(item: TimelineItem, agent) -> TimelineItem:
         item.failure_reason = ""
         item.save(update_fields=["delivery_status", "failure_reason"])
         Conversation.touch(item.conversation_id)
-        enqueue_drain(outbound.account_id)
+        enqueue_drain(outbound.entry_point_id)
         if item.kind == TimelineItem.Kind.AGENT_MESSAGE:
             signals.agent_message_queued.send(sender=TimelineItem, conversation=item.conversation, item=item)
     return item
+
+
+def fail_queued(entry_point_id: int, reason: str) -> int:
+    """Mark everything still queued at an Entry Point failed (it was removed); Retry works once it is back."""
+    waiting = OutboundMessage.objects.filter(
+        entry_point_id=entry_point_id, status__in=[OutboundMessage.Status.QUEUED, OutboundMessage.Status.SENDING]
+    ).select_related("item")
+    count = 0
+    for message in waiting:
+        record_failed(message, reason)
+        count += 1
+    return count
 
 
 # --- draining ------------------------------------------------------------------
@@ -207,50 +206,55 @@ class DrainResult:
     again_in: float | None = None
 
 
-def take_lease(account_id: int, owner: str, now=None) -> bool:
-    """At most one active drainer per account; a crashed drainer's lease expires."""
+def take_lease(entry_point_id: int, owner: str, now=None) -> bool:
+    """At most one active drainer per Entry Point; a crashed drainer's lease expires."""
     now = now or timezone.now()
     return bool(
-        InstagramAccount.objects.filter(pk=account_id)
+        EntryPoint.objects.filter(pk=entry_point_id)
         .filter(Q(drain_lease_until__isnull=True) | Q(drain_lease_until__lt=now) | Q(drain_lease_owner=owner))
         .update(drain_lease_until=now + timedelta(seconds=LEASE_SECONDS), drain_lease_owner=owner)
     )
 
 
-def release_lease(account_id: int, owner: str) -> None:
-    InstagramAccount.objects.filter(pk=account_id, drain_lease_owner=owner).update(
+def release_lease(entry_point_id: int, owner: str) -> None:
+    EntryPoint.objects.filter(pk=entry_point_id, drain_lease_owner=owner).update(
         drain_lease_until=None, drain_lease_owner=""
     )
 
 
-def drain_account(account_id: int, owner: str | None = None, max_seconds: float = 50) -> DrainResult:
-    """Send the account's due queue in order while the limiter grants slots."""
+def drain_entry_point(entry_point_id: int, owner: str | None = None, max_seconds: float = 50) -> DrainResult:
+    """Send the Entry Point's due queue in order while the limiter grants slots."""
     owner = owner or uuid.uuid4().hex
-    if not take_lease(account_id, owner):
+    if not take_lease(entry_point_id, owner):
         return DrainResult()  # another drainer is at work; it picks our messages up
     sent, again_in = 0, None
     started = timezone.now()
     try:
         while True:
-            account = InstagramAccount.objects.get(pk=account_id)
-            if account.sends_paused:
+            entry_point = EntryPoint.objects.get(pk=entry_point_id)
+            sender = sender_for(entry_point)
+            if sender is None or sender.paused_reason(entry_point) or sender.removed_reason(entry_point):
                 break
-            message, wait = _next_due(account)
+            message, wait = _next_due(entry_point_id, sender)
             if message is None:
                 again_in = wait
                 break
-            grant = limiter.acquire_slot(account.pk, message.pk)
-            if not grant.granted:
-                again_in = max((grant.next_free_at - timezone.now()).total_seconds(), 0.01)
-                if again_in > SHORT_WAIT_SECONDS or _elapsed(started) + again_in > max_seconds:
-                    break
-                # A slot frees within a moment: wait here rather than round-trip
-                # through the broker, which would waste part of the budget.
-                time.sleep(again_in)
-                again_in = None
-                take_lease(account_id, owner)
-                continue
-            outcome = _send_one(account, message, grant.slot_id)
+            limit = sender.rate_limit(entry_point)
+            slot_id = None
+            if limit is not None:
+                grant = limiter.acquire_slot(entry_point_id, limit, message.pk)
+                if not grant.granted:
+                    again_in = max((grant.next_free_at - timezone.now()).total_seconds(), 0.01)
+                    if again_in > SHORT_WAIT_SECONDS or _elapsed(started) + again_in > max_seconds:
+                        break
+                    # A slot frees within a moment: wait here rather than round-trip
+                    # through the broker, which would waste part of the budget.
+                    time.sleep(again_in)
+                    again_in = None
+                    take_lease(entry_point_id, owner)
+                    continue
+                slot_id = grant.slot_id
+            outcome = _send_one(sender, message, slot_id)
             sent += outcome == "sent"
             if outcome == "rate_limited":
                 again_in = RATE_LIMIT_BACKOFF.total_seconds()
@@ -258,9 +262,9 @@ def drain_account(account_id: int, owner: str | None = None, max_seconds: float 
             if _elapsed(started) > max_seconds:
                 again_in = 0.01
                 break
-            take_lease(account_id, owner)  # renew
+            take_lease(entry_point_id, owner)  # renew
     finally:
-        release_lease(account_id, owner)
+        release_lease(entry_point_id, owner)
     return DrainResult(sent, again_in)
 
 
@@ -268,7 +272,7 @@ def _elapsed(started) -> float:
     return (timezone.now() - started).total_seconds()
 
 
-def _next_due(account) -> tuple[OutboundMessage | None, float | None]:
+def _next_due(entry_point_id: int, sender: ChannelSender) -> tuple[OutboundMessage | None, float | None]:
     """The first message that may go now, keeping each customer's order.
 
     Returns (message, None) or (None, seconds until one is due / None if none).
@@ -276,11 +280,11 @@ def _next_due(account) -> tuple[OutboundMessage | None, float | None]:
     now = timezone.now()
     blocked, earliest = set(), None
     pending = OutboundMessage.objects.filter(
-        account=account, status__in=[OutboundMessage.Status.QUEUED, OutboundMessage.Status.SENDING]
+        entry_point_id=entry_point_id, status__in=[OutboundMessage.Status.QUEUED, OutboundMessage.Status.SENDING]
     ).order_by("id")[:500]
     for message in pending:
         if message.status == OutboundMessage.Status.SENDING:
-            message = _resolve_in_doubt(message, now)
+            message = _resolve_in_doubt(sender, message, now)
             if message is None:
                 continue
         if message.recipient_id in blocked:
@@ -296,13 +300,13 @@ def _next_due(account) -> tuple[OutboundMessage | None, float | None]:
     return None, max((earliest - now).total_seconds(), 0.01)
 
 
-def _resolve_in_doubt(message: OutboundMessage, now) -> OutboundMessage | None:
+def _resolve_in_doubt(sender: ChannelSender, message: OutboundMessage, now) -> OutboundMessage | None:
     """A message left `sending` by a drainer that died mid-call.
 
-    If Meta's echo told us its message id, it was sent. Otherwise wait for the
-    echo a short while; after that, send it again (it is queued).
+    If the provider told us its message id (Meta's echo), it was sent.
+    Otherwise wait for it a short while; after that, send it again (it is queued).
     """
-    if message.message_id:
+    if sender.recheck_in_doubt(message):
         _record_sent(message, message.message_id)
         return None
     if message.next_attempt_at > now:
@@ -313,14 +317,13 @@ def _resolve_in_doubt(message: OutboundMessage, now) -> OutboundMessage | None:
     return message
 
 
-def _send_one(account: InstagramAccount, message: OutboundMessage, slot_id: int) -> str:
+def _send_one(sender: ChannelSender, message: OutboundMessage, slot_id: int | None) -> str:
     item = message.item
-    conversation = item.conversation
     try:
-        tag = window_tag(conversation, automatic=bool(message.payload.get("automatic")))
+        window = check_window(item.conversation, automatic=bool(message.payload.get("automatic")))
     except SendRefused as refused:
         limiter.release_slot(slot_id)
-        _record_failed(message, str(refused))
+        record_failed(message, str(refused))
         return "failed"
 
     message.status = OutboundMessage.Status.SENDING
@@ -328,75 +331,37 @@ def _send_one(account: InstagramAccount, message: OutboundMessage, slot_id: int)
     message.next_attempt_at = timezone.now() + IN_DOUBT_GRACE
     message.save(update_fields=["status", "attempts", "next_attempt_at"])
     try:
-        if message.kind == OutboundMessage.Kind.REACTION:
-            message_id = send_api.send_reaction(
-                account.page_access_token, account.page_id, message.recipient_id, message.payload["message_id"]
-            )
-        else:
-            message_id = send_api.send_message(
-                account.page_access_token,
-                account.page_id,
-                message.recipient_id,
-                _message_body(message.payload),
-                tag=tag,
-            )
-    except GraphError as error:
-        if error.reached_meta:
-            limiter.confirm_slot(slot_id)
-        return _handle_error(account, message, slot_id, error)
+        message_id = sender.send(message, window)
+    except SendFailed as failure:
+        limiter.settle_slot(slot_id, failure.reached_provider)
+        return _handle_failure(message, failure)
     limiter.confirm_slot(slot_id)
     _record_sent(message, message_id)
     return "sent"
 
 
-def _message_body(payload: dict) -> dict:
-    if payload.get("attachment_url"):
-        return {
-            "attachment": {
-                "type": payload.get("attachment_type", "image"),
-                "payload": {"url": payload["attachment_url"]},
-            }
-        }
-    return {"text": payload["text"]}
-
-
-def _handle_error(account, message: OutboundMessage, slot_id: int, error: GraphError) -> str:
-    if not error.reached_meta:
-        limiter.release_slot(slot_id)
-    if error.token_invalid:
-        limiter.release_slot(slot_id)
-        _requeue(message, timezone.now(), str(error))
-        from channels_app.instagram import mark_needs_reauthorization
-
-        mark_needs_reauthorization(account, f"Meta refused the page token: {error.message}")
+def _handle_failure(message: OutboundMessage, failure: SendFailed) -> str:
+    if failure.outcome == SendFailed.PAUSED:
+        # The sender marked its Entry Point paused (and told the admins); the
+        # message waits, nothing is dropped, and sends resume when it is fixed.
+        _requeue(message, timezone.now(), failure.reason)
         return "paused"
-    if error.rate_limited:
-        # Meta counted the call against its own limits: keep our slot and back off.
-        _requeue(message, timezone.now() + RATE_LIMIT_BACKOFF, str(error))
+    if failure.outcome == SendFailed.RATE_LIMITED:
+        # The provider counted the call against its own limits: back off.
+        backoff = timedelta(seconds=failure.retry_after) if failure.retry_after else RATE_LIMIT_BACKOFF
+        _requeue(message, timezone.now() + backoff, failure.reason)
         return "rate_limited"
-    if error.transient:
+    if failure.outcome == SendFailed.TRANSIENT:
         if message.attempts >= MAX_TRANSIENT_ATTEMPTS:
-            _record_failed(message, f"Instagram did not accept the message after {message.attempts} tries ({error}).")
+            record_failed(
+                message, f"Not accepted after {message.attempts} tries ({failure.reason}). Press Retry to try again."
+            )
             return "failed"
         backoff = min(2**message.attempts, 300) * (0.5 + random.random())
-        _requeue(message, timezone.now() + timedelta(seconds=backoff), str(error))
+        _requeue(message, timezone.now() + timedelta(seconds=backoff), failure.reason)
         return "retry"
-    _record_failed(message, failure_reason(error))
+    record_failed(message, failure.reason)
     return "failed"
-
-
-def failure_reason(error: GraphError) -> str:
-    """Meta's refusal in plain words for the agent."""
-    if error.outside_window:
-        return (
-            "Instagram refused it: the customer's messaging window has closed. "
-            "You can reply again when the customer writes."
-        )
-    if error.user_unavailable:
-        return "This person isn't available right now (they may have blocked the account or left Instagram)."
-    if error.code == 200:
-        return f"The Instagram account lacks a permission for this: {error.message}"
-    return f"Instagram refused the message: {error.message}"
 
 
 def _requeue(message: OutboundMessage, at, error: str) -> None:
@@ -428,7 +393,8 @@ def _record_sent(message: OutboundMessage, message_id: str) -> None:
     signals.outbound_sent.send(sender=TimelineItem, item=item, message_id=message_id)
 
 
-def _record_failed(message: OutboundMessage, reason: str) -> None:
+def record_failed(message: OutboundMessage, reason: str) -> None:
+    """The message failed for good: the agent sees the reason and can Retry."""
     with transaction.atomic():
         message.status = OutboundMessage.Status.FAILED
         message.last_error = reason
@@ -441,16 +407,20 @@ def _record_failed(message: OutboundMessage, reason: str) -> None:
     signals.outbound_failed.send(sender=TimelineItem, item=item, reason=reason)
 
 
-def accounts_with_stale_backlog(older_than=timedelta(minutes=1)):
-    """Accounts with due queued messages and no live drainer (for the beat task)."""
+def entry_points_with_stale_backlog(older_than=timedelta(minutes=1)) -> list[int]:
+    """Entry Points with due queued messages and no live drainer, that can send (for the beat task)."""
     now = timezone.now()
-    return (
-        InstagramAccount.objects.filter(
+    candidates = (
+        EntryPoint.objects.filter(
             outbound_messages__status__in=[OutboundMessage.Status.QUEUED, OutboundMessage.Status.SENDING],
             outbound_messages__next_attempt_at__lte=now - older_than,
         )
         .filter(Q(drain_lease_until__isnull=True) | Q(drain_lease_until__lt=now))
-        .exclude(status__in=[InstagramAccount.Status.NEEDS_REAUTHORIZATION, InstagramAccount.Status.REMOVED])
-        .values_list("pk", flat=True)
         .distinct()
     )
+    stale = []
+    for entry_point in candidates:
+        sender = sender_for(entry_point)
+        if sender is not None and not sender.paused_reason(entry_point) and not sender.removed_reason(entry_point):
+            stale.append(entry_point.pk)
+    return stale

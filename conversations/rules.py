@@ -10,9 +10,8 @@ import logging
 import re
 
 from django.db import IntegrityError, transaction
-from django.utils import timezone
 
-from . import signals
+from . import routing, services
 from .business_hours import (
     INBOUND_KINDS,
     business_hours_for,
@@ -62,33 +61,24 @@ def rule_matches(rule: Rule, conversation: Conversation, item: TimelineItem) -> 
 
 
 def _add_note(conversation, text, rule) -> TimelineItem:
-    from .services import add_internal_item
-
-    return add_internal_item(conversation, TimelineItem.Kind.NOTE, text, source=f"rule:{rule.pk}", rule=rule.name)
-
-
-def _close(conversation, rule):
-    now = timezone.now()
-    conversation.status = Conversation.Status.CLOSED
-    conversation.closed_at = now
-    conversation.save(update_fields=["status", "closed_at", "updated_at"])
-    TimelineItem.objects.create(
-        conversation=conversation,
-        entry_point_id=conversation.entry_point_id,
-        kind=TimelineItem.Kind.STATUS_CHANGE,
-        direction=TimelineItem.Direction.INTERNAL,
-        text=f"Closed by the rule “{rule.name}”.",
-        occurred_at=now,
-        created_at=now,
-        metadata={"source": f"rule:{rule.pk}", "status": Conversation.Status.CLOSED},
+    return services.add_internal_item(
+        conversation, TimelineItem.Kind.NOTE, text, source=f"rule:{rule.pk}", rule=rule.name
     )
-    signals.conversation_closed.send(sender=Rule, conversation=conversation, by=None)
+
+
+def _copy_state(conversation: Conversation, changed: Conversation) -> None:
+    """Keep the caller's object in step with what a service changed."""
+    for name in ("inbox_id", "assignee_id", "status", "closed_at", "unrouted_reason"):
+        setattr(conversation, name, getattr(changed, name))
 
 
 def apply_actions(rule: Rule, conversation: Conversation, item: TimelineItem) -> str:
-    """Do the rule's actions in order (note, auto-reply, move, assign, close); returns what happened."""
-    from inbox.services import assign
+    """Do the rule's actions in order (note, auto-reply, move, assign, close); returns what happened.
 
+    Moves, assignments and closes go through the same services as an agent's,
+    with their locks, checks and audit items.
+    """
+    by = f"The rule “{rule.name}”"
     done = []
     if rule.note_text.strip():
         _add_note(conversation, rule.note_text.strip(), rule)
@@ -97,26 +87,31 @@ def apply_actions(rule: Rule, conversation: Conversation, item: TimelineItem) ->
         result = send_auto_reply_within_window(conversation, rule.auto_reply_text.strip(), source=f"rule:{rule.pk}")
         done.append("sent an auto-reply" if result.sent else f"auto-reply not sent: {result.refused}")
     if rule.move_to_inbox_id and rule.move_to_inbox_id != conversation.inbox_id:
-        conversation.inbox = rule.move_to_inbox
-        conversation.unrouted_reason = ""
-        conversation.assignee = None
-        conversation.save(update_fields=["inbox", "unrouted_reason", "assignee", "updated_at"])
-        done.append(f"moved to {rule.move_to_inbox}")
-        if not rule.assign_to_id:
-            agent = assign(conversation)
-            if agent is not None:
-                done.append(f"offered to {agent}")
-    if rule.assign_to_id:
-        if rule.assign_to.is_active:
-            conversation.assignee = rule.assign_to
-            conversation.save(update_fields=["assignee", "updated_at"])
-            done.append(f"assigned to {rule.assign_to}")
+        try:
+            moved = services.transfer_conversation(conversation, None, rule.move_to_inbox, by=by)
+        except services.ActionRefused as refused:
+            done.append(f"not moved: {refused}")
         else:
+            _copy_state(conversation, moved)
+            done.append(f"moved to {rule.move_to_inbox}")
+            if not rule.assign_to_id:
+                agent = routing.assign(conversation)
+                if agent is not None:
+                    done.append(f"offered to {agent}")
+    if rule.assign_to_id:
+        if not rule.assign_to.is_active:
             done.append(f"not assigned: {rule.assign_to} is deactivated")
+        else:
+            try:
+                assigned = services.assign_conversation(conversation, None, rule.assign_to, by=by)
+            except services.ActionRefused as refused:
+                done.append(f"not assigned: {refused}")
+            else:
+                _copy_state(conversation, assigned)
+                done.append(f"assigned to {rule.assign_to}")
     if rule.close and not conversation.is_closed:
-        _close(conversation, rule)
+        _copy_state(conversation, services.close_conversation(conversation, None, by=by))
         done.append("closed the conversation")
-    Conversation.touch(conversation.pk)
     summary = "; ".join(done)
     return summary[:1].upper() + summary[1:]
 

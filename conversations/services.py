@@ -5,56 +5,21 @@ status change in the timeline where the conversation's state changes, and
 calls `Conversation.touch` so that every open inbox page sees it.
 """
 
-from dataclasses import dataclass
-from datetime import datetime, timedelta
-
 from django.db import transaction
 from django.utils import timezone
 
 from . import signals
 from .models import Conversation, TimelineItem
 
-# Meta's messaging windows: a standard reply within 24 hours of the customer's
-# last message; with the HUMAN_AGENT tag up to 7 days; nothing after that.
-STANDARD_WINDOW = timedelta(hours=24)
-HUMAN_AGENT_WINDOW = timedelta(days=7)
-
 
 class ActionRefused(Exception):
     """The action cannot be done; the message is meant for the agent."""
 
 
-@dataclass(frozen=True)
-class MessagingWindow:
-    """Whether a reply can reach the customer now, and how."""
-
-    state: str  # "open", "human_agent" or "closed"
-    last_customer_message_at: datetime | None
-    closes_at: datetime | None
-
-    OPEN = "open"
-    HUMAN_AGENT = "human_agent"
-    CLOSED = "closed"
-
-    @property
-    def can_reply(self):
-        return self.state != self.CLOSED
-
-
-def messaging_window(conversation: Conversation, now: datetime | None = None) -> MessagingWindow:
-    """The customer's messaging window for this conversation, from their last message."""
-    now = now or timezone.now()
-    last = conversation.last_customer_message_at
-    if last is None:
-        return MessagingWindow(MessagingWindow.CLOSED, None, None)
-    if now < last + STANDARD_WINDOW:
-        return MessagingWindow(MessagingWindow.OPEN, last, last + STANDARD_WINDOW)
-    if now < last + HUMAN_AGENT_WINDOW:
-        return MessagingWindow(MessagingWindow.HUMAN_AGENT, last, last + HUMAN_AGENT_WINDOW)
-    return MessagingWindow(MessagingWindow.CLOSED, last, last + HUMAN_AGENT_WINDOW)
-
-
-def _agent_name(user) -> str:
+def _agent_name(user, by: str = "") -> str:
+    """Who did it, for the audit item: the agent, or an automation such as a Rule."""
+    if by:
+        return by
     return str(user) if user is not None else "Someone"
 
 
@@ -96,8 +61,11 @@ def add_note(conversation: Conversation, agent, text: str) -> TimelineItem:
     return item
 
 
-def assign_conversation(conversation: Conversation, agent, assignee) -> Conversation:
-    """Assign to a member of the conversation's inbox (`assignee=None` unassigns)."""
+def assign_conversation(conversation: Conversation, agent, assignee, *, by: str = "") -> Conversation:
+    """Assign to a member of the conversation's inbox (`assignee=None` unassigns).
+
+    `by` names an automation doing it (a Rule) when there is no agent.
+    """
     with transaction.atomic():
         locked = _locked(conversation)
         if assignee is not None and not locked.inbox.memberships.filter(user=assignee, user__is_active=True).exists():
@@ -105,11 +73,11 @@ def assign_conversation(conversation: Conversation, agent, assignee) -> Conversa
         if locked.assignee_id == (assignee.pk if assignee else None):
             return locked
         if assignee is None:
-            text = f"{_agent_name(agent)} unassigned the conversation"
+            text = f"{_agent_name(agent, by)} unassigned the conversation"
         elif assignee == agent:
-            text = f"{_agent_name(agent)} took the conversation"
+            text = f"{_agent_name(agent, by)} took the conversation"
         else:
-            text = f"{_agent_name(agent)} assigned the conversation to {assignee}"
+            text = f"{_agent_name(agent, by)} assigned the conversation to {assignee}"
         locked.assignee = assignee
         locked.save(update_fields=["assignee", "updated_at"])
         record_status_change(locked, agent, text, change="assigned", assignee_id=assignee.pk if assignee else None)
@@ -117,7 +85,7 @@ def assign_conversation(conversation: Conversation, agent, assignee) -> Conversa
     return locked
 
 
-def transfer_conversation(conversation: Conversation, agent, inbox) -> Conversation:
+def transfer_conversation(conversation: Conversation, agent, inbox, *, by: str = "") -> Conversation:
     """Move the conversation to another Inbox of the same Channel, unassigned there."""
     with transaction.atomic():
         locked = _locked(conversation)
@@ -127,12 +95,13 @@ def transfer_conversation(conversation: Conversation, agent, inbox) -> Conversat
             raise ActionRefused(f"The {inbox} inbox serves another Channel.")
         previous = locked.inbox
         locked.inbox = inbox
+        locked.unrouted_reason = ""
         locked.assignee = None
-        locked.save(update_fields=["inbox", "assignee", "updated_at"])
+        locked.save(update_fields=["inbox", "unrouted_reason", "assignee", "updated_at"])
         record_status_change(
             locked,
             agent,
-            f"{_agent_name(agent)} transferred the conversation from {previous} to {inbox}",
+            f"{_agent_name(agent, by)} transferred the conversation from {previous} to {inbox}",
             change="transferred",
             from_inbox_id=previous.pk if previous else None,
             to_inbox_id=inbox.pk,
@@ -141,7 +110,7 @@ def transfer_conversation(conversation: Conversation, agent, inbox) -> Conversat
     return locked
 
 
-def close_conversation(conversation: Conversation, agent) -> Conversation:
+def close_conversation(conversation: Conversation, agent, *, by: str = "") -> Conversation:
     """Close the conversation; the customer's next message opens a new one."""
     with transaction.atomic():
         locked = _locked(conversation)
@@ -151,7 +120,7 @@ def close_conversation(conversation: Conversation, agent) -> Conversation:
         locked.status = Conversation.Status.CLOSED
         locked.closed_at = now
         locked.save(update_fields=["status", "closed_at", "updated_at"])
-        record_status_change(locked, agent, f"{_agent_name(agent)} closed the conversation", change="closed")
+        record_status_change(locked, agent, f"{_agent_name(agent, by)} closed the conversation", change="closed")
         Conversation.touch(locked.pk)
         signals.conversation_closed.send(sender=Conversation, conversation=locked, by=agent)
     return locked

@@ -1,22 +1,20 @@
 from celery import shared_task
 
-from channels_app import limiter
-
-from . import outbound
+from . import limiter, outbound
 
 
 @shared_task(acks_late=True)
-def drain_account(account_id):
-    """Send an account's queue within its rate limit; reschedule for the next free slot."""
-    result = outbound.drain_account(account_id)
+def drain_entry_point(entry_point_id):
+    """Send an Entry Point's queue within its rate limit; reschedule for the next free slot."""
+    result = outbound.drain_entry_point(entry_point_id)
     if result.again_in is not None:
-        drain_account.apply_async(args=[account_id], countdown=result.again_in)
+        drain_entry_point.apply_async(args=[entry_point_id], countdown=result.again_in)
     return result.sent
 
 
 @shared_task
 def rekick_stale_backlogs():
-    """Beat: start a drainer for accounts whose queue waits with no drainer at work."""
-    for account_id in outbound.accounts_with_stale_backlog():
-        drain_account.delay(account_id)
+    """Beat: start a drainer for Entry Points whose queue waits with no drainer at work."""
+    for entry_point_id in outbound.entry_points_with_stale_backlog():
+        drain_entry_point.delay(entry_point_id)
     limiter.prune_ledger()

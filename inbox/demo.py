@@ -4,9 +4,9 @@ from allauth.mfa.models import Authenticator
 from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
 from django.conf import settings
 from django.db import transaction
-from django.utils import timezone
+from django.utils.module_loading import import_string
 
-from channels_app.models import Channel, EntryPoint, InstagramAccount, PhoneNumber
+from channels_app.models import Channel, PhoneNumber
 
 from .models import Inbox, InboxMembership, User
 
@@ -23,15 +23,6 @@ DEMO_INBOXES = [
     ("Email", Channel.Kind.EMAIL, True),
     ("Chat", Channel.Kind.CHAT, True),
 ]
-# The sandbox's first demo account; its ids match the sandbox's fake Graph API.
-DEMO_INSTAGRAM = {
-    "page_id": "100000000000001",
-    "page_name": "Acme Shoes",
-    "ig_user_id": "17841400000000001",
-    "username": "acmeshoes",
-    "name": "Acme Shoes",
-    "page_access_token": "sandbox-page-token-100000000000001",
-}
 
 
 def demo_loaded() -> bool:
@@ -40,7 +31,7 @@ def demo_loaded() -> bool:
 
 @transaction.atomic
 def seed_demo() -> None:
-    """Create the demo users, inboxes and the sandbox Instagram account."""
+    """Create the demo users and inboxes, then the channels' demo data (DEMO_SEEDERS)."""
     channels = {channel.kind: channel for channel in Channel.objects.all()}
     inboxes = {}
     for name, kind, is_default in DEMO_INBOXES:
@@ -57,23 +48,11 @@ def seed_demo() -> None:
             InboxMembership.objects.create(inbox=inboxes[inbox_name], user=user)
     TOTP.activate(users["admin@demo.test"], generate_totp_secret())
 
-    entry_point = EntryPoint.objects.create(
-        channel=channels[Channel.Kind.MESSAGING],
-        kind=EntryPoint.Kind.INSTAGRAM,
-        display_name=f"@{DEMO_INSTAGRAM['username']}",
-        external_id=DEMO_INSTAGRAM["ig_user_id"],
-    )
-    InstagramAccount.objects.create(
-        entry_point=entry_point,
-        added_by=users["admin@demo.test"],
-        added_on=timezone.now(),
-        **DEMO_INSTAGRAM,
-    )
     PhoneNumber.objects.create(e164="+14155550100", label="US support line")
-    if settings.META_SANDBOX:
-        from sandbox.demo import seed_conversations
-
-        seed_conversations()
+    # The channels' demo data (the providers' sandboxes) comes from the seeders
+    # the settings name, so that production never loads a sandbox.
+    for seeder in settings.DEMO_SEEDERS:
+        import_string(seeder)(admin=users["admin@demo.test"])
 
 
 def totp_secret(user: User) -> str:

@@ -1,6 +1,6 @@
 from celery import shared_task
 
-from .services import assign_waiting_conversations
+from conversations.routing import assign_waiting_conversations
 
 
 @shared_task

@@ -22,11 +22,12 @@ from channels_app.models import Channel
 from conversations import outbound
 from conversations import services as conversation_services
 from conversations.models import Attachment, TimelineItem
-from conversations.services import ActionRefused, messaging_window
+from conversations.routing import set_availability
+from conversations.services import ActionRefused
+from conversations.window import reply_window
 
 from . import conversation_list as listing
 from .models import AgentAvailability, Inbox, User
-from .services import set_availability
 from .timeline import conversation_items, other_conversations
 
 
@@ -66,7 +67,7 @@ def _list_context(request, inbox_ids, query, open_conversation=None):
 
 def _conversation_context(request, conversation, *, query=None, draft="", note_mode=False, error=""):
     visible = listing.visible_conversations(request.user)
-    window = messaging_window(conversation)
+    window = reply_window(conversation)
     return {
         "conversation": conversation,
         "timeline": conversation_items(conversation),
@@ -149,8 +150,6 @@ def reply(request, pk):
     error = ""
     if conversation.is_closed:
         error = "This conversation is closed. Reopen it to reply."
-    elif not messaging_window(conversation).can_reply:
-        error = "Instagram allows no reply more than 7 days after the customer's last message. Add a note instead."
     else:
         try:
             outbound.send_reply(conversation, request.user, text)

@@ -5,9 +5,10 @@ from datetime import timedelta
 from django.db import transaction
 from django.utils import timezone
 
-from channels_app.meta import parser
-from channels_app.models import InstagramAccount
-from conversations import inbound, services
+from channels_app.meta import inbound, parser
+from channels_app.meta.models import InstagramAccount
+from channels_app.models import Channel, EntryPoint
+from conversations import services
 from conversations.models import Conversation, TimelineItem
 from inbox.models import User
 
@@ -22,7 +23,30 @@ SCRIPT = [
 ]
 
 
+# The sandbox's first demo account; its ids match the sandbox's fake Graph API.
+DEMO_INSTAGRAM = {
+    "page_id": "100000000000001",
+    "page_name": "Acme Shoes",
+    "ig_user_id": "17841400000000001",
+    "username": "acmeshoes",
+    "name": "Acme Shoes",
+    "page_access_token": "sandbox-page-token-100000000000001",
+}
+
+
 @transaction.atomic
+def seed(admin) -> None:
+    """The sandbox's Instagram account and a few conversations (DEMO_SEEDERS with the sandbox on)."""
+    entry_point = EntryPoint.objects.create(
+        channel=Channel.objects.get(kind=Channel.Kind.MESSAGING),
+        kind=EntryPoint.Kind.INSTAGRAM,
+        display_name=f"@{DEMO_INSTAGRAM['username']}",
+        external_id=DEMO_INSTAGRAM["ig_user_id"],
+    )
+    InstagramAccount.objects.create(entry_point=entry_point, added_by=admin, added_on=timezone.now(), **DEMO_INSTAGRAM)
+    seed_conversations()
+
+
 def seed_conversations() -> None:
     account = InstagramAccount.objects.select_related("entry_point").get(ig_user_id=demo_data.PAGES[0]["ig_id"])
     now = timezone.now()

@@ -11,7 +11,7 @@ from django.http import HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from channels_app.models import InstagramAccount
+from channels_app.meta.models import InstagramAccount
 
 from . import demo_data, png, webhooks
 from .models import SandboxCode, SandboxCustomerMessage, SandboxPage, SandboxSend

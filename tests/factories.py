@@ -4,7 +4,8 @@ import itertools
 
 from django.utils import timezone
 
-from channels_app.models import Channel, EntryPoint, InstagramAccount
+from channels_app.meta.models import InstagramAccount
+from channels_app.models import Channel, EntryPoint
 from conversations.models import Conversation, Customer, CustomerIdentity, TimelineItem
 from inbox.models import AgentAvailability, Inbox, InboxMembership, User
 

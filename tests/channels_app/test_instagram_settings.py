@@ -9,17 +9,18 @@ from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
-from channels_app.instagram import mark_needs_reauthorization
+from channels_app.meta.accounts import mark_needs_reauthorization
+from channels_app.meta.models import InstagramAccount
 from channels_app.meta.oauth import SCOPES
-from channels_app.models import EntryPoint, InstagramAccount, OutboundMessage
-from conversations.models import TimelineItem
+from channels_app.models import EntryPoint
+from conversations.models import OutboundMessage, TimelineItem
 from tests.factories import make_conversation, make_customer, make_entry_point, make_instagram_account, make_user
 
 GRAPH = "https://graph.facebook.com/v23.0"
-LIST_URL = reverse("admin:channels_app_instagramaccount_changelist")
-START_URL = reverse("admin:channels_app_instagramaccount_start")
-CALLBACK_URL = reverse("admin:channels_app_instagramaccount_callback")
-CONFIRM_URL = reverse("admin:channels_app_instagramaccount_confirm")
+LIST_URL = reverse("admin:meta_instagramaccount_changelist")
+START_URL = reverse("admin:meta_instagramaccount_start")
+CALLBACK_URL = reverse("admin:meta_instagramaccount_callback")
+CONFIRM_URL = reverse("admin:meta_instagramaccount_confirm")
 ALL_SCOPES = list(SCOPES)
 
 PAGES = {
@@ -258,7 +259,7 @@ def test_token_invalid_then_reauthorize_resumes_the_queued_sends(admin_client, d
         with django_capture_on_commit_callbacks(execute=True):
             admin_client.post(CONFIRM_URL, {"page_id": ["100000000000001"]})
 
-    send_task.assert_any_call("conversations.tasks.drain_account", args=[account.pk], countdown=0)
+    send_task.assert_any_call("conversations.tasks.drain_entry_point", args=[account.entry_point_id], countdown=0)
     item.refresh_from_db()
     assert item.delivery_status == TimelineItem.Delivery.QUEUED
     assert OutboundMessage.objects.get().status == "queued"
@@ -269,7 +270,7 @@ def test_remove_unsubscribes_and_keeps_conversations(admin_client):
     account = make_instagram_account(page_id="100000000000009", token="TOKEN")
     conversation = make_conversation(entry_point=account.entry_point)
     responses.delete(f"{GRAPH}/100000000000009/subscribed_apps", json={"success": True})
-    url = reverse("admin:channels_app_instagramaccount_remove", args=[account.pk])
+    url = reverse("admin:meta_instagramaccount_remove", args=[account.pk])
 
     confirm_page = admin_client.get(url)
     assert confirm_page.status_code == 200
@@ -291,7 +292,7 @@ def test_remove_reports_a_graph_error_but_still_removes(admin_client):
         f"{GRAPH}/100000000000009/subscribed_apps", status=400, json={"error": {"message": "Nope", "code": 100}}
     )
 
-    response = admin_client.post(reverse("admin:channels_app_instagramaccount_remove", args=[account.pk]), follow=True)
+    response = admin_client.post(reverse("admin:meta_instagramaccount_remove", args=[account.pk]), follow=True)
 
     account.refresh_from_db()
     assert account.status == InstagramAccount.Status.REMOVED
@@ -309,12 +310,12 @@ def test_agents_cannot_use_instagram_settings(client, db, url):
 
 
 def test_there_is_no_form_to_type_a_token(admin_client):
-    assert admin_client.get(reverse("admin:channels_app_instagramaccount_add")).status_code == 403
+    assert admin_client.get(reverse("admin:meta_instagramaccount_add")).status_code == 403
 
 
 def test_only_superusers_see_and_change_the_story_mentions_switch(admin_client, client, db):
     account = make_instagram_account()
-    url = reverse("admin:channels_app_instagramaccount_change", args=[account.pk])
+    url = reverse("admin:meta_instagramaccount_change", args=[account.pk])
     assert "convert_story_mentions" not in admin_client.get(url).content.decode()
     admin_client.post(url, {"convert_story_mentions": "on"})
     account.refresh_from_db()

@@ -7,8 +7,9 @@ from django.db import connection
 from django.test import override_settings
 from django.utils import timezone
 
-from channels_app.limiter import acquire_slot, budget_use, release_slot
-from channels_app.models import SendSlot
+from channels_app.meta.sender import instagram_rate_limit
+from conversations.limiter import acquire_slot, budget_use, release_slot
+from conversations.models import SendSlot
 from tests.factories import make_instagram_account
 
 START = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
@@ -24,9 +25,9 @@ def test_slots_are_granted_up_to_the_limit_then_refused_with_the_time_one_frees(
     with time_machine.travel(START, tick=False) as traveller:
         grants = []
         for _ in range(3):
-            grants.append(acquire_slot(account.pk))
+            grants.append(acquire_slot(account.entry_point_id, instagram_rate_limit()))
             traveller.shift(1)
-        refused = acquire_slot(account.pk)
+        refused = acquire_slot(account.entry_point_id, instagram_rate_limit())
 
     assert all(grant.granted for grant in grants)
     assert not refused.granted
@@ -38,12 +39,12 @@ def test_a_slot_frees_exactly_when_the_oldest_leaves_the_window(account):
     with time_machine.travel(START, tick=False) as traveller:
         for second in range(3):
             traveller.move_to(START + timedelta(seconds=second))
-            acquire_slot(account.pk)
+            acquire_slot(account.entry_point_id, instagram_rate_limit())
         traveller.move_to(START + timedelta(seconds=9, microseconds=999_999))
-        assert not acquire_slot(account.pk).granted
+        assert not acquire_slot(account.entry_point_id, instagram_rate_limit()).granted
         traveller.move_to(START + timedelta(seconds=10))
-        assert acquire_slot(account.pk).granted
-        assert not acquire_slot(account.pk).granted
+        assert acquire_slot(account.entry_point_id, instagram_rate_limit()).granted
+        assert not acquire_slot(account.entry_point_id, instagram_rate_limit()).granted
 
 
 @override_settings(INSTAGRAM_SEND_LIMIT=5, INSTAGRAM_SEND_WINDOW_SECONDS=10)
@@ -52,7 +53,7 @@ def test_never_more_than_the_limit_in_any_window(account):
     with time_machine.travel(START, tick=False) as traveller:
         for step in range(200):
             traveller.move_to(START + timedelta(milliseconds=250 * step))
-            if acquire_slot(account.pk).granted:
+            if acquire_slot(account.entry_point_id, instagram_rate_limit()).granted:
                 taken.append(timezone.now())
     window = timedelta(seconds=10)
 
@@ -64,20 +65,20 @@ def test_never_more_than_the_limit_in_any_window(account):
 
 @override_settings(INSTAGRAM_SEND_LIMIT=1, INSTAGRAM_SEND_WINDOW_SECONDS=60)
 def test_a_released_slot_can_be_taken_again(account):
-    grant = acquire_slot(account.pk)
+    grant = acquire_slot(account.entry_point_id, instagram_rate_limit())
     release_slot(grant.slot_id)
 
-    assert acquire_slot(account.pk).granted
+    assert acquire_slot(account.entry_point_id, instagram_rate_limit()).granted
 
 
 @override_settings(INSTAGRAM_SEND_LIMIT=200, INSTAGRAM_SEND_WINDOW_SECONDS=300)
 def test_budget_use_reads_the_same_ledger(account):
     with time_machine.travel(START, tick=False) as traveller:
-        SendSlot.objects.create(account=account, taken_at=START - timedelta(minutes=6))
+        SendSlot.objects.create(entry_point_id=account.entry_point_id, taken_at=START - timedelta(minutes=6))
         for _ in range(37):
-            acquire_slot(account.pk)
+            acquire_slot(account.entry_point_id, instagram_rate_limit())
         traveller.shift(1)
-        use = budget_use(account)
+        use = budget_use(account.entry_point_id, instagram_rate_limit())
 
     assert (use.used, use.limit) == (37, 200)
     assert str(use) == "37 of 200 in the last 5 minutes"
@@ -94,7 +95,7 @@ def test_concurrent_takers_on_postgresql_never_exceed_the_limit_together(postgre
         barrier.wait()
         try:
             for _ in range(10):
-                if acquire_slot(account.pk).granted:
+                if acquire_slot(account.entry_point_id, instagram_rate_limit()).granted:
                     granted.append(1)
         finally:
             connection.close()
@@ -111,14 +112,14 @@ def test_concurrent_takers_on_postgresql_never_exceed_the_limit_together(postgre
 
 @override_settings(INSTAGRAM_SEND_LIMIT=1, INSTAGRAM_SEND_WINDOW_SECONDS=10)
 def test_a_confirmed_slot_counts_from_metas_answer(account):
-    from channels_app.limiter import confirm_slot
+    from conversations.limiter import confirm_slot
 
     with time_machine.travel(START, tick=False) as traveller:
-        grant = acquire_slot(account.pk)
+        grant = acquire_slot(account.entry_point_id, instagram_rate_limit())
         traveller.shift(2)  # Meta answered two seconds later
         confirm_slot(grant.slot_id)
         traveller.move_to(START + timedelta(seconds=10))
-        refused = acquire_slot(account.pk)
+        refused = acquire_slot(account.entry_point_id, instagram_rate_limit())
 
     assert not refused.granted
     assert refused.next_free_at == START + timedelta(seconds=12)

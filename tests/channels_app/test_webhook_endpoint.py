@@ -5,8 +5,8 @@ from unittest import mock
 from django.db import OperationalError
 from django.test import override_settings
 
-from channels_app.dispatch import BATCH_SIZE, dispatcher
-from channels_app.models import WebhookEvent
+from channels_app.meta.dispatch import BATCH_SIZE, dispatcher
+from channels_app.meta.models import WebhookEvent
 from tests.meta_payloads import load, post_webhook
 
 
@@ -37,7 +37,7 @@ def test_verification_with_a_wrong_token_is_refused(client, db):
 
 
 def test_a_signed_delivery_is_stored_and_processing_enqueued(client, db, django_capture_on_commit_callbacks):
-    with mock.patch("channels_app.tasks.process_webhook_events.delay") as delay:
+    with mock.patch("channels_app.meta.dispatch.current_app.send_task") as delay:
         with django_capture_on_commit_callbacks(execute=True):
             response = post_webhook(client, load("text_message"))
         assert dispatcher.wait_until_idle()
@@ -46,7 +46,7 @@ def test_a_signed_delivery_is_stored_and_processing_enqueued(client, db, django_
     event = WebhookEvent.objects.get()
     assert event.status == WebhookEvent.Status.RECEIVED
     assert json.loads(event.body) == load("text_message")
-    delay.assert_called_once_with([event.pk])
+    delay.assert_called_once_with("channels_app.tasks.process_webhook_events", args=[[event.pk]])
 
 
 def test_the_raw_body_is_stored_byte_for_byte(client, db):
@@ -96,7 +96,7 @@ def test_a_body_over_the_limit_is_refused_with_413(client, db):
 
 def test_broker_down_still_answers_200_and_keeps_the_row(client, db, django_capture_on_commit_callbacks, caplog):
     with mock.patch(
-        "channels_app.tasks.process_webhook_events.delay", side_effect=ConnectionRefusedError("broker down")
+        "channels_app.meta.dispatch.current_app.send_task", side_effect=ConnectionRefusedError("broker down")
     ) as delay:
         with django_capture_on_commit_callbacks(execute=True):
             response = post_webhook(client, load("text_message"))
@@ -110,7 +110,9 @@ def test_broker_down_still_answers_200_and_keeps_the_row(client, db, django_capt
 
 def test_many_deliveries_are_published_a_batch_per_message(client, db, django_capture_on_commit_callbacks):
     published = []
-    with mock.patch("channels_app.tasks.process_webhook_events.delay", side_effect=published.append):
+    with mock.patch(
+        "channels_app.meta.dispatch.current_app.send_task", side_effect=lambda name, args: published.append(args[0])
+    ):
         with dispatcher_paused(), django_capture_on_commit_callbacks(execute=True):
             for _ in range(BATCH_SIZE + 5):
                 post_webhook(client, load("text_message"))
@@ -145,7 +147,7 @@ def test_other_methods_are_not_allowed(client, db):
 
 @override_settings(META_WEBHOOK_MAX_BYTES=100)
 def test_a_body_over_the_limit_without_a_content_length_is_refused_with_413(rf, db):
-    from channels_app.views import meta_webhook
+    from channels_app.meta.webhook import meta_webhook
 
     request = rf.post("/webhooks/meta/", data=json.dumps(load("batched")), content_type="application/json")
     del request.META["CONTENT_LENGTH"]  # e.g. a chunked upload

@@ -9,10 +9,18 @@ import time_machine
 from django.db import connection
 from django.utils import timezone
 
-from channels_app import webhooks
-from channels_app.models import AccountEvent, OutboundMessage, WebhookEvent
-from conversations.inbound import UNSUPPORTED_TEXT, fetch_profile
-from conversations.models import Attachment, Conversation, Customer, CustomerIdentity, CustomerReaction, TimelineItem
+from channels_app.meta import processing as webhooks
+from channels_app.meta.inbound import UNSUPPORTED_TEXT, fetch_profile
+from channels_app.meta.models import AccountEvent, WebhookEvent
+from conversations.models import (
+    Attachment,
+    Conversation,
+    Customer,
+    CustomerIdentity,
+    CustomerReaction,
+    OutboundMessage,
+    TimelineItem,
+)
 from tests.factories import make_entry_point, make_inbox, make_instagram_account, make_item
 from tests.meta_payloads import CUSTOMER_IGSID, IG_ACCOUNT_ID, load
 
@@ -89,7 +97,7 @@ def test_processing_the_same_stored_event_twice_adds_nothing(account):
 
 
 def test_an_image_is_queued_for_download_and_its_url_kept(account, django_capture_on_commit_callbacks):
-    with mock.patch("channels_app.tasks.download_attachment.delay") as download:
+    with mock.patch("channels_app.meta.inbound.current_app.send_task") as download:
         with django_capture_on_commit_callbacks(execute=True):
             deliver(load("image_message"))
 
@@ -97,7 +105,7 @@ def test_an_image_is_queued_for_download_and_its_url_kept(account, django_captur
     assert attachment.kind == "image"
     assert attachment.original_url.startswith("https://lookaside.fbsbx.com/")
     assert attachment.status == Attachment.Status.PENDING
-    download.assert_called_once_with(attachment.pk)
+    download.assert_any_call("channels_app.tasks.download_attachment", args=[attachment.pk])
 
 
 @responses.activate
@@ -197,7 +205,7 @@ def test_an_echo_overtaking_the_send_answer_is_matched_to_the_send_in_flight(acc
         delivery_status="queued",
     )
     OutboundMessage.objects.create(
-        account=account,
+        entry_point_id=account.entry_point_id,
         item=ours,
         kind="text",
         recipient_id=CUSTOMER_IGSID,
@@ -300,7 +308,7 @@ def test_messenger_deliveries_match_the_page_id(account):
 
 def test_a_poison_event_fails_alone_and_is_recorded(account):
     payload = load("batched")
-    with mock.patch("conversations.inbound._message", side_effect=[RuntimeError("boom"), "created", "created"]):
+    with mock.patch("channels_app.meta.inbound._message", side_effect=[RuntimeError("boom"), "created", "created"]):
         event = deliver(payload)
 
     assert event.status == WebhookEvent.Status.FAILED
@@ -322,15 +330,15 @@ def test_the_sweeper_enqueues_events_left_received(account):
     old = WebhookEvent.objects.create(object="instagram", body="{}", received_at=timezone.now() - timedelta(minutes=5))
     WebhookEvent.objects.create(object="instagram", body="{}")
 
-    with mock.patch("channels_app.tasks.process_webhook_events.delay") as delay:
+    with mock.patch("channels_app.meta.dispatch.current_app.send_task") as delay:
         assert webhooks.sweep_unprocessed() == 1
 
-    delay.assert_called_once_with([old.pk])
+    delay.assert_called_once_with("channels_app.tasks.process_webhook_events", args=[[old.pk]])
 
 
 def test_the_sweeper_waits_before_sweeping_the_same_event_again(account):
     old = WebhookEvent.objects.create(object="instagram", body="{}", received_at=timezone.now() - timedelta(minutes=5))
-    with mock.patch("channels_app.tasks.process_webhook_events.delay") as delay:
+    with mock.patch("channels_app.meta.dispatch.current_app.send_task") as delay:
         webhooks.sweep_unprocessed()
 
         with time_machine.travel(timezone.now() + timedelta(minutes=1), tick=False):
@@ -338,22 +346,23 @@ def test_the_sweeper_waits_before_sweeping_the_same_event_again(account):
         with time_machine.travel(timezone.now() + timedelta(minutes=6), tick=False):
             assert webhooks.sweep_unprocessed() == 1
 
-    assert delay.call_args_list == [mock.call([old.pk]), mock.call([old.pk])]
+    assert delay.call_args_list == [
+        mock.call("channels_app.tasks.process_webhook_events", args=[[old.pk]]),
+        mock.call("channels_app.tasks.process_webhook_events", args=[[old.pk]]),
+    ]
 
 
 def test_failed_events_can_be_retried_from_settings(admin_client, account, django_capture_on_commit_callbacks):
     failed = WebhookEvent.objects.create(object="instagram", body=json.dumps(load("text_message")), status="failed")
 
-    with mock.patch("channels_app.tasks.process_webhook_events.delay") as delay:
+    with mock.patch("channels_app.meta.dispatch.current_app.send_task") as delay:
         with django_capture_on_commit_callbacks(execute=True):
-            admin_client.post(
-                "/settings/channels_app/webhookevent/", {"action": "retry", "_selected_action": [failed.pk]}
-            )
+            admin_client.post("/settings/meta/webhookevent/", {"action": "retry", "_selected_action": [failed.pk]})
 
     failed.refresh_from_db()
     assert failed.status == WebhookEvent.Status.RECEIVED
-    delay.assert_called_once_with([failed.pk])
-    assert admin_client.get(f"/settings/channels_app/webhookevent/{failed.pk}/change/").status_code == 200
+    delay.assert_called_once_with("channels_app.tasks.process_webhook_events", args=[[failed.pk]])
+    assert admin_client.get(f"/settings/meta/webhookevent/{failed.pk}/change/").status_code == 200
 
 
 @responses.activate
@@ -470,7 +479,7 @@ def test_the_echo_of_our_like_in_flight_tells_the_sender_it_went_out(account):
     conversation = Conversation.objects.get()
     like = make_item(conversation, TimelineItem.Kind.AGENT_LIKE, "", delivery_status="queued")
     OutboundMessage.objects.create(
-        account=account,
+        entry_point_id=account.entry_point_id,
         item=like,
         kind=OutboundMessage.Kind.REACTION,
         recipient_id=CUSTOMER_IGSID,
@@ -508,7 +517,7 @@ def test_a_database_error_in_an_event_retries_the_delivery_instead_of_failing_it
     event = WebhookEvent.objects.create(object="instagram", body=json.dumps(load("text_message")))
 
     with (
-        mock.patch("conversations.inbound._message", side_effect=OperationalError("server closed the connection")),
+        mock.patch("channels_app.meta.inbound._message", side_effect=OperationalError("server closed the connection")),
         pytest.raises(OperationalError),
     ):
         webhooks.process_webhook_event(event.pk)
@@ -521,10 +530,10 @@ def test_a_database_error_in_an_event_retries_the_delivery_instead_of_failing_it
 def test_the_task_gives_up_after_bounded_retries_and_marks_the_event_failed(account):
     from django.db import OperationalError
 
-    from channels_app.tasks import MAX_PROCESS_ATTEMPTS, process_webhook_event
+    from channels_app.meta.tasks import MAX_PROCESS_ATTEMPTS, process_webhook_event
 
     event = WebhookEvent.objects.create(object="instagram", body=json.dumps(load("text_message")))
-    with mock.patch("channels_app.webhooks.process_webhook_event", side_effect=OperationalError("down")):
+    with mock.patch("channels_app.meta.processing.process_webhook_event", side_effect=OperationalError("down")):
         result = process_webhook_event.apply(args=(event.pk,), retries=MAX_PROCESS_ATTEMPTS)
 
     assert result.result == "failed"
@@ -542,7 +551,7 @@ def test_a_page_delivery_goes_to_the_pages_messenger_entry_point_when_there_is_o
 
 
 def test_a_published_batch_applies_each_delivery_and_a_poison_one_fails_alone(account):
-    from channels_app.tasks import process_webhook_events
+    from channels_app.meta.tasks import process_webhook_events
 
     good = WebhookEvent.objects.create(object="instagram", body=json.dumps(load("text_message")))
     poison = WebhookEvent.objects.create(object="instagram", body=json.dumps(load("image_message")))
@@ -553,7 +562,7 @@ def test_a_published_batch_applies_each_delivery_and_a_poison_one_fails_alone(ac
             raise KeyError("unexpected")
         return real(event_id)
 
-    with mock.patch("channels_app.webhooks.process_webhook_event", side_effect=process):
+    with mock.patch("channels_app.meta.processing.process_webhook_event", side_effect=process):
         results = process_webhook_events.apply(args=([poison.pk, good.pk],)).result
 
     assert results == {poison.pk: "failed", good.pk: "processed"}
@@ -566,25 +575,25 @@ def test_a_published_batch_applies_each_delivery_and_a_poison_one_fails_alone(ac
 def test_a_batch_hands_a_delivery_hit_by_a_database_error_to_its_own_retrying_task(account):
     from django.db import OperationalError
 
-    from channels_app.tasks import process_webhook_events
+    from channels_app.meta.tasks import process_webhook_events
 
     event = WebhookEvent.objects.create(object="instagram", body=json.dumps(load("text_message")))
 
     with (
-        mock.patch("channels_app.webhooks.process_webhook_event", side_effect=OperationalError("down")),
-        mock.patch("channels_app.tasks.process_webhook_event.apply_async") as apply_async,
+        mock.patch("channels_app.meta.processing.process_webhook_event", side_effect=OperationalError("down")),
+        mock.patch("channels_app.meta.processing.current_app.send_task") as apply_async,
     ):
         results = process_webhook_events.apply(args=([event.pk],)).result
 
     assert results == {event.pk: "retrying"}
-    apply_async.assert_called_once_with((event.pk,), countdown=2)
+    apply_async.assert_called_once_with("channels_app.tasks.process_webhook_event", args=[event.pk], countdown=2)
 
 
 def test_an_unexpected_error_marks_the_event_failed_instead_of_leaving_it_for_the_sweeper(account):
-    from channels_app.tasks import process_webhook_event
+    from channels_app.meta.tasks import process_webhook_event
 
     event = WebhookEvent.objects.create(object="instagram", body=json.dumps(load("text_message")))
-    with mock.patch("channels_app.webhooks.process_webhook_event", side_effect=KeyError("bug")):
+    with mock.patch("channels_app.meta.processing.process_webhook_event", side_effect=KeyError("bug")):
         assert process_webhook_event.apply(args=(event.pk,)).result == "failed"
 
     event.refresh_from_db()

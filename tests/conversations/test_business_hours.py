@@ -5,8 +5,7 @@ import datetime
 import pytest
 import time_machine
 
-from channels_app.models import OutboundMessage
-from conversations.models import TimelineItem
+from conversations.models import OutboundMessage, TimelineItem
 from tests.conversations.helpers import make_business_hours, make_instagram_conversation, receive
 from tests.factories import make_inbox
 

@@ -9,10 +9,10 @@ import time_machine
 from django.test import override_settings
 from django.utils import timezone
 
-from channels_app.models import InstagramAccount, OutboundMessage, SendSlot
+from channels_app.meta.models import InstagramAccount
 from conversations import outbound
-from conversations.models import TimelineItem
-from conversations.outbound import SendRefused, drain_account, retry, send_auto_reply, send_like, send_reply
+from conversations.models import OutboundMessage, SendSlot, TimelineItem
+from conversations.outbound import SendRefused, drain_entry_point, retry, send_auto_reply, send_like, send_reply
 from tests.factories import make_conversation, make_customer, make_inbox, make_instagram_account, make_item, make_user
 
 SEND_URL = "https://graph.facebook.com/v23.0/{page_id}/messages"
@@ -51,7 +51,7 @@ def meta_error(code, subcode=None, message="Error", status=400):
 
 
 def drain(conversation):
-    return drain_account(account_of(conversation).pk)
+    return drain_entry_point(conversation.entry_point_id)
 
 
 @responses.activate
@@ -315,7 +315,7 @@ def test_a_send_left_in_doubt_without_echo_waits_then_goes_again(conversation, a
 
 def test_only_one_drainer_works_an_account_at_a_time(conversation, agent):
     send_reply(conversation, agent, "Hi")
-    assert outbound.take_lease(account_of(conversation).pk, "other-worker")
+    assert outbound.take_lease(conversation.entry_point_id, "other-worker")
 
     result = drain(conversation)
 
@@ -324,7 +324,7 @@ def test_only_one_drainer_works_an_account_at_a_time(conversation, agent):
 
 
 def test_a_crashed_drainers_lease_expires(conversation, agent):
-    account_id = account_of(conversation).pk
+    account_id = conversation.entry_point_id
     assert outbound.take_lease(account_id, "crashed")
 
     with time_machine.travel(timezone.now() + timedelta(seconds=outbound.LEASE_SECONDS + 1)):
@@ -337,7 +337,7 @@ def test_send_reply_enqueues_the_drainer_on_commit(conversation, agent, django_c
             send_reply(conversation, agent, "Hi")
 
     send_task.assert_called_once_with(
-        "conversations.tasks.drain_account", args=[account_of(conversation).pk], countdown=0
+        "conversations.tasks.drain_entry_point", args=[conversation.entry_point_id], countdown=0
     )
 
 
@@ -345,4 +345,4 @@ def test_accounts_with_a_stale_backlog_are_found_for_the_beat(conversation, agen
     send_reply(conversation, agent, "Hi")
     OutboundMessage.objects.update(next_attempt_at=timezone.now() - timedelta(minutes=5))
 
-    assert list(outbound.accounts_with_stale_backlog()) == [account_of(conversation).pk]
+    assert list(outbound.entry_points_with_stale_backlog()) == [conversation.entry_point_id]

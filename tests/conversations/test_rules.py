@@ -5,9 +5,9 @@ import datetime
 import pytest
 import time_machine
 
-from channels_app.models import Channel, OutboundMessage
+from channels_app.models import Channel
 from conversations import signals
-from conversations.models import Conversation, Rule, RuleFiring, TimelineItem
+from conversations.models import Conversation, OutboundMessage, Rule, RuleFiring, TimelineItem
 from tests.conversations.helpers import make_business_hours, make_instagram_conversation, receive
 from tests.factories import make_available, make_entry_point, make_inbox, make_user
 
@@ -225,11 +225,23 @@ def test_move_to_inbox_action_moves_and_offers_to_an_agent_there(conversation):
 
 def test_assign_action_assigns_the_agent(conversation):
     agent = make_user()
+    conversation.inbox.memberships.create(user=agent)
     make_rule(assign_to=agent)
 
     receive(conversation)
 
     assert conversation.assignee == agent
+    assert conversation.items.filter(kind=TimelineItem.Kind.STATUS_CHANGE, metadata__change="assigned").exists()
+
+
+def test_assign_action_refuses_an_agent_outside_the_inbox_and_says_so(conversation):
+    outsider = make_user()
+    rule = make_rule(assign_to=outsider)
+
+    receive(conversation)
+
+    assert conversation.assignee is None
+    assert RuleFiring.objects.get(rule=rule).outcome.startswith("Not assigned: ")
 
 
 def test_note_action_adds_an_internal_note(conversation):

@@ -6,7 +6,8 @@ import pytest
 import time_machine
 from django.urls import reverse
 
-from conversations import outbound, sla
+from conversations import outbound
+from conversations.sla import report as sla
 from tests.conversations.helpers import make_instagram_conversation, receive
 from tests.factories import make_inbox, make_user
 

@@ -7,7 +7,7 @@ import pytest
 from django.utils import timezone
 
 from conversations.models import Conversation, TimelineItem
-from inbox.services import route_conversation
+from conversations.routing import route_conversation
 from tests import factories
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]

@@ -24,7 +24,7 @@ def test_a_blocked_popup_is_explained_and_the_same_flow_offered_in_the_tab(live_
         browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
         page = browser.new_page()
         page.add_init_script("window.open = () => null")  # what a popup blocker does
-        page.goto(f"{live_server.url}/accounts/login/?next=/settings/channels_app/instagramaccount/")
+        page.goto(f"{live_server.url}/accounts/login/?next=/settings/meta/instagramaccount/")
         page.fill("input[name=login]", admin_user.email)
         page.fill("input[name=password]", "pw-for-tests-123")
         page.click("button[type=submit]")
@@ -39,5 +39,5 @@ def test_a_blocked_popup_is_explained_and_the_same_flow_offered_in_the_tab(live_
         expect(blocked).to_be_visible()
         expect(blocked).to_contain_text("blocked the Facebook Login window")
         link = blocked.get_by_role("link", name="Continue in this tab")
-        assert link.get_attribute("href") == "/settings/channels_app/instagramaccount/add/start/"
+        assert link.get_attribute("href") == "/settings/meta/instagramaccount/add/start/"
         browser.close()

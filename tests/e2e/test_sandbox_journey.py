@@ -10,7 +10,8 @@ import re
 
 import pytest
 
-from channels_app.models import Channel, InstagramAccount
+from channels_app.meta.models import InstagramAccount
+from channels_app.models import Channel
 from inbox.demo import current_totp_code, seed_demo
 from inbox.models import User
 from tests.conftest import start_worker, stop_process
@@ -86,7 +87,7 @@ def test_the_whole_instagram_journey_in_the_sandbox(sandbox_app, browser):
         base,
         "admin@demo.test",
         "demo-admin-password",
-        "/settings/channels_app/instagramaccount/",
+        "/settings/meta/instagramaccount/",
         totp_user=admin_user,
     )
     with admin.expect_popup() as popup_info:

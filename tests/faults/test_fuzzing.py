@@ -6,9 +6,9 @@ import json
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from channels_app import webhooks
 from channels_app.meta import parser
-from channels_app.models import WebhookEvent
+from channels_app.meta import processing as webhooks
+from channels_app.meta.models import WebhookEvent
 from tests.factories import make_entry_point, make_inbox, make_instagram_account
 from tests.meta_payloads import FIXTURES, IG_ACCOUNT_ID, load, post_webhook
 

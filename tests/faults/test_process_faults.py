@@ -10,8 +10,8 @@ import pytest
 import requests
 from django.utils import timezone
 
-from channels_app import webhooks
-from channels_app.models import WebhookEvent
+from channels_app.meta import processing as webhooks
+from channels_app.meta.models import WebhookEvent
 from conversations.models import TimelineItem
 from tests.conftest import ROOT, start_worker, stop_process, wait_for, worker_env
 from tests.factories import make_entry_point, make_inbox, make_instagram_account
@@ -133,7 +133,7 @@ def test_a_worker_killed_after_meta_accepted_a_send_does_not_send_it_twice(accou
 
     from celery import current_app
 
-    from channels_app.models import OutboundMessage
+    from conversations.models import OutboundMessage
     from conversations.outbound import send_reply
     from tests.factories import make_conversation, make_customer, make_user
 
@@ -196,7 +196,7 @@ def test_a_worker_killed_after_meta_accepted_a_send_does_not_send_it_twice(accou
         # (60 s, 2 minutes); skip the wait.
         account.__class__.objects.update(drain_lease_until=timezone.now() - timedelta(seconds=1))
         OutboundMessage.objects.update(next_attempt_at=timezone.now())
-        current_app.send_task("conversations.tasks.drain_account", args=[account.pk])
+        current_app.send_task("conversations.tasks.drain_entry_point", args=[account.entry_point_id])
         wait_for(lambda: OutboundMessage.objects.get().status == "sent", message="the drainer to record the send")
     finally:
         stop_process(worker)

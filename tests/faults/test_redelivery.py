@@ -5,8 +5,8 @@ import random
 
 import pytest
 
-from channels_app import webhooks
-from channels_app.models import AccountEvent, WebhookEvent
+from channels_app.meta import processing as webhooks
+from channels_app.meta.models import AccountEvent, WebhookEvent
 from conversations.models import Conversation, CustomerReaction, TimelineItem
 from tests.factories import make_entry_point, make_inbox, make_instagram_account
 from tests.meta_payloads import IG_ACCOUNT_ID, load

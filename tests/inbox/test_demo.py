@@ -1,6 +1,7 @@
 from django.core.management import call_command
 
-from channels_app.models import Channel, InstagramAccount
+from channels_app.meta.models import InstagramAccount
+from channels_app.models import Channel
 from conversations.models import Conversation
 from inbox.models import User
 

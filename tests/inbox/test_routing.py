@@ -2,7 +2,7 @@ import logging
 
 from channels_app.models import RoutingException
 from conversations.models import Conversation
-from inbox.services import route, route_conversation, route_unrouted_conversations
+from conversations.routing import route, route_conversation, route_unrouted_conversations
 from tests.factories import make_conversation, make_entry_point, make_inbox
 
 

@@ -16,6 +16,8 @@ import logging
 import os
 import threading
 
+from celery import current_app
+
 logger = logging.getLogger(__name__)
 
 BATCH_SIZE = 50
@@ -26,10 +28,8 @@ LINGER_SECONDS = 0.05
 
 def publish(event_ids: list[int]) -> bool:
     """One Celery message for these deliveries. False (logged) when the broker is unreachable."""
-    from .tasks import process_webhook_events
-
     try:
-        process_webhook_events.delay(event_ids)
+        current_app.send_task("channels_app.tasks.process_webhook_events", args=[event_ids])
     except Exception as error:  # any broker/connection error: the sweeper takes over
         logger.warning("Webhooks %s stored but not enqueued (%s); the sweeper will process them", event_ids, error)
         return False

@@ -4,7 +4,7 @@ from django.contrib import admin, messages
 from django.utils.html import format_html
 
 from .models import WebhookEvent
-from .webhooks import retry_events
+from .processing import retry_events
 
 
 @admin.register(WebhookEvent)

@@ -10,9 +10,9 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from .dispatch import dispatcher
-from .meta.parser import SUPPORTED_OBJECTS
-from .meta.signature import signature_is_valid
 from .models import WebhookEvent
+from .parser import SUPPORTED_OBJECTS
+from .signature import signature_is_valid
 
 logger = logging.getLogger(__name__)
 

@@ -7,9 +7,9 @@ from django.db import transaction
 from django.db.models import Count, F, Q
 
 from channels_app.models import EntryPoint
-from conversations.models import Conversation
+from inbox.models import AgentAvailability, Inbox, User
 
-from .models import AgentAvailability, Inbox, User
+from .models import Conversation
 
 logger = logging.getLogger(__name__)
 

@@ -4,15 +4,16 @@ import json
 import logging
 from datetime import timedelta
 
+from celery import current_app
 from django.db import OperationalError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from conversations import inbound
+from channels_app.models import EntryPoint
 
+from . import inbound, parser
 from .dispatch import publish_in_batches
-from .meta import parser
-from .models import EntryPoint, InstagramAccount, WebhookEvent
+from .models import InstagramAccount, WebhookEvent
 
 logger = logging.getLogger(__name__)
 
@@ -24,10 +25,8 @@ MAX_ERROR_LENGTH = 2000
 def enqueue_processing(event_id: int, countdown: float | None = None) -> bool:
     """Ask a worker to process the event. The row is safe if the broker is down:
     the sweeper picks it up later, so failure here is logged, not raised."""
-    from .tasks import process_webhook_event
-
     try:
-        process_webhook_event.apply_async((event_id,), countdown=countdown)
+        current_app.send_task("channels_app.tasks.process_webhook_event", args=[event_id], countdown=countdown)
     except Exception as error:  # any broker/connection error
         logger.warning("Webhook %s stored but not enqueued (%s); the sweeper will process it", event_id, error)
         return False

@@ -3,14 +3,19 @@
 import logging
 from dataclasses import dataclass
 
+from django.conf import settings
+from django.core.mail import send_mail
 from django.db import transaction
 from django.utils import timezone
 
-from conversations.outbound import enqueue_drain
+from channels_app.models import Channel, EntryPoint
+from conversations import outbound
+from conversations.models import OutboundMessage
+from inbox.models import User
 
-from .meta import oauth
-from .meta.graph import GraphError
-from .models import Channel, EntryPoint, InstagramAccount, OutboundMessage
+from . import oauth
+from .graph import GraphError
+from .models import InstagramAccount
 
 logger = logging.getLogger(__name__)
 
@@ -62,8 +67,11 @@ def _save_account(admin, page: oauth.PageChoice, subscribe_error: str) -> Connec
         account.status_reason = subscribe_error
         account.save()
         EntryPoint.objects.filter(pk=account.entry_point_id).update(active=True, display_name=f"@{page.ig_username}")
-        if OutboundMessage.objects.filter(account=account, status=OutboundMessage.Status.QUEUED).exists():
-            enqueue_drain(account.pk)
+        queued = OutboundMessage.objects.filter(
+            entry_point_id=account.entry_point_id, status=OutboundMessage.Status.QUEUED
+        )
+        if queued.exists():
+            outbound.enqueue_drain(account.entry_point_id)
         return Connected(account, False, subscribe_error)
 
     entry_point, _ = EntryPoint.objects.update_or_create(
@@ -108,6 +116,11 @@ def remove_account(account: InstagramAccount) -> str:
             status=InstagramAccount.Status.REMOVED, status_reason="Removed in Settings"
         )
         EntryPoint.objects.filter(pk=account.entry_point_id).update(active=False)
+        outbound.fail_queued(
+            account.entry_point_id,
+            f"Not sent: the account @{account.username} was removed in Settings. "
+            "Retry once an admin has added it again.",
+        )
     return error_message
 
 
@@ -123,17 +136,12 @@ def mark_needs_reauthorization(account: InstagramAccount, reason: str) -> None:
 
 
 def _tell_admins(account: InstagramAccount, reason: str) -> None:
-    from django.conf import settings
-    from django.core.mail import send_mail
-
-    from inbox.models import User
-
     recipients = list(
         User.objects.filter(is_active=True, role=User.Role.ADMIN).exclude(email="").values_list("email", flat=True)
     )
     if not recipients:
         return
-    link = f"{settings.SITE_URL}/settings/channels_app/instagramaccount/" if settings.SITE_URL else "Settings"
+    link = f"{settings.SITE_URL}/settings/meta/instagramaccount/" if settings.SITE_URL else "Settings"
     send_mail(
         subject=f"@{account.username} needs reauthorization",
         message=(

@@ -16,12 +16,15 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 
-from . import limiter
-from .fields import _fernet
-from .instagram import connect_accounts, remove_account
-from .meta import oauth
-from .meta.graph import GraphError
+from channels_app.fields import _fernet
+from conversations import limiter
+
+# webhook_admin registers Settings › Webhook events beside the accounts.
+from . import oauth, webhook_admin  # noqa: F401
+from .accounts import connect_accounts, remove_account
+from .graph import GraphError
 from .models import AccountEvent, InstagramAccount
+from .sender import instagram_rate_limit
 
 STATE_SALT = "channels_app.instagram.oauth"
 STATE_MAX_AGE = 600
@@ -36,7 +39,7 @@ class OAuthProblem(Exception):
 
 
 def redirect_uri(request) -> str:
-    path_ = reverse("admin:channels_app_instagramaccount_callback")
+    path_ = reverse("admin:meta_instagramaccount_callback")
     return f"{settings.SITE_URL}{path_}" if settings.SITE_URL else request.build_absolute_uri(path_)
 
 
@@ -99,7 +102,7 @@ class InstagramAccountAdmin(admin.ModelAdmin):
     list_display_links = ["page_name"]
     search_fields = ["page_name", "username", "page_id", "ig_user_id"]
     ordering = ["page_name"]
-    change_list_template = "admin/channels_app/instagramaccount/change_list.html"
+    change_list_template = "admin/meta/instagramaccount/change_list.html"
     readonly_fields = [
         "page_name",
         "username",
@@ -161,7 +164,7 @@ class InstagramAccountAdmin(admin.ModelAdmin):
 
     @admin.display(description="Send budget now")
     def send_budget(self, account):
-        use = limiter.budget_use(account)
+        use = limiter.budget_use(account.entry_point_id, instagram_rate_limit())
         backlog = f"{use.backlog} waiting" if use.backlog else "no backlog"
         return format_html("{}<br><span class='quiet'>{}</span>", str(use), backlog)
 
@@ -180,25 +183,21 @@ class InstagramAccountAdmin(admin.ModelAdmin):
     @admin.display(description="")
     def actions_column(self, account):
         if account.status == InstagramAccount.Status.REMOVED:
-            return format_html('<a href="{}">Add again</a>', reverse("admin:channels_app_instagramaccount_start"))
+            return format_html('<a href="{}">Add again</a>', reverse("admin:meta_instagramaccount_start"))
         links = [
-            format_html(
-                '<a href="{}">Remove</a>', reverse("admin:channels_app_instagramaccount_remove", args=[account.pk])
-            )
+            format_html('<a href="{}">Remove</a>', reverse("admin:meta_instagramaccount_remove", args=[account.pk]))
         ]
         if account.status != InstagramAccount.Status.CONNECTED:
-            links.insert(
-                0, format_html('<a href="{}">Reauthorize</a>', reverse("admin:channels_app_instagramaccount_start"))
-            )
+            links.insert(0, format_html('<a href="{}">Reauthorize</a>', reverse("admin:meta_instagramaccount_start")))
         return format_html(" · ".join(["{}"] * len(links)), *links)
 
     def get_urls(self):
         view = self.admin_site.admin_view
         return [
-            path("add/start/", view(self.start_view), name="channels_app_instagramaccount_start"),
-            path("add/callback/", view(self.callback_view), name="channels_app_instagramaccount_callback"),
-            path("add/confirm/", view(require_POST(self.confirm_view)), name="channels_app_instagramaccount_confirm"),
-            path("<int:pk>/remove/", view(self.remove_view), name="channels_app_instagramaccount_remove"),
+            path("add/start/", view(self.start_view), name="meta_instagramaccount_start"),
+            path("add/callback/", view(self.callback_view), name="meta_instagramaccount_callback"),
+            path("add/confirm/", view(require_POST(self.confirm_view)), name="meta_instagramaccount_confirm"),
+            path("<int:pk>/remove/", view(self.remove_view), name="meta_instagramaccount_remove"),
             *super().get_urls(),
         ]
 
@@ -207,13 +206,13 @@ class InstagramAccountAdmin(admin.ModelAdmin):
             **(extra_context or {}),
             "title": "Instagram Messaging",
             "redirect_uri": redirect_uri(request),
-            "start_url": reverse("admin:channels_app_instagramaccount_start"),
+            "start_url": reverse("admin:meta_instagramaccount_start"),
         }
         return super().changelist_view(request, extra_context)
 
     def _render(self, request, template, context, status=200):
         context = {**self.admin_site.each_context(request), "opts": self.model._meta, **context}
-        return TemplateResponse(request, f"admin/channels_app/instagramaccount/{template}", context, status=status)
+        return TemplateResponse(request, f"admin/meta/instagramaccount/{template}", context, status=status)
 
     def _problem(self, request, problem: OAuthProblem):
         return self._render(
@@ -287,7 +286,7 @@ class InstagramAccountAdmin(admin.ModelAdmin):
         pages = [page for page in _load_pages(request) if page.page_id in chosen]
         if not pages:
             messages.error(request, "Choose at least one account, or start again.")
-            return redirect("admin:channels_app_instagramaccount_changelist")
+            return redirect("admin:meta_instagramaccount_changelist")
         results = connect_accounts(request.user, pages)
         request.session.pop(SESSION_PAGES, None)
         for result in results:
@@ -305,7 +304,7 @@ class InstagramAccountAdmin(admin.ModelAdmin):
                 "title": "Instagram Messaging added",
                 "results": results,
                 "entry_points_url": reverse("admin:channels_app_entrypointsettings_changelist"),
-                "list_url": reverse("admin:channels_app_instagramaccount_changelist"),
+                "list_url": reverse("admin:meta_instagramaccount_changelist"),
             },
         )
 
@@ -316,5 +315,5 @@ class InstagramAccountAdmin(admin.ModelAdmin):
             messages.success(request, f"@{account.username} was removed. Its conversations and history are kept.")
             if error:
                 messages.warning(request, f"Meta did not confirm the webhook unsubscription: {error}")
-            return redirect("admin:channels_app_instagramaccount_changelist")
+            return redirect("admin:meta_instagramaccount_changelist")
         return self._render(request, "remove.html", {"title": f"Remove @{account.username}?", "account": account})

@@ -1,0 +1,16 @@
+from django.apps import AppConfig
+
+
+class MetaConfig(AppConfig):
+    """Meta's products on the Messaging Channel: Instagram (Messenger and WhatsApp share the package)."""
+
+    name = "channels_app.meta"
+    label = "meta"
+    verbose_name = "Messaging (Meta)"
+
+    def ready(self):
+        from conversations import senders
+
+        from .sender import InstagramSender
+
+        senders.register(InstagramSender())

@@ -1,0 +1,111 @@
+"""Meta's side of the Messaging Channel: connected accounts and raw webhook deliveries."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from channels_app.fields import EncryptedTextField
+
+
+class InstagramAccount(models.Model):
+    """An Instagram Professional account connected through a Facebook Page."""
+
+    class Status(models.TextChoices):
+        CONNECTED = "connected", "Connected"
+        NEEDS_REAUTHORIZATION = "needs_reauthorization", "Needs reauthorization"
+        NOT_SUBSCRIBED = "not_subscribed", "Webhooks not subscribed"
+        REMOVED = "removed", "Removed"
+
+    entry_point = models.OneToOneField(
+        "channels_app.EntryPoint", on_delete=models.PROTECT, related_name="instagram_account"
+    )
+    page_id = models.CharField("Page ID", max_length=64, unique=True)
+    page_name = models.CharField("Page Name", max_length=200)
+    ig_user_id = models.CharField("Instagram user id", max_length=64, unique=True)
+    username = models.CharField("Username", max_length=100)
+    name = models.CharField(max_length=200, blank=True)
+    profile_picture_url = models.URLField(max_length=1000, blank=True)
+    page_access_token = EncryptedTextField(editable=False)
+    status = models.CharField(max_length=30, choices=Status.choices, default=Status.CONNECTED)
+    status_reason = models.TextField(blank=True)
+    convert_story_mentions = models.BooleanField(
+        "Convert Story @mentions to Conversations",
+        default=False,
+        help_text="Warning: story mentions can create hundreds or thousands of conversations.",
+    )
+    added_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name="Added By",
+    )
+    added_on = models.DateTimeField("Added On", default=timezone.now)
+
+    class Meta:
+        ordering = ["page_name"]
+        verbose_name = "Instagram Messaging account"
+        verbose_name_plural = "Instagram Messaging"
+        db_table = "channels_app_instagramaccount"
+
+    def __str__(self):
+        return f"{self.page_name} (@{self.username})"
+
+    @property
+    def sends_paused(self):
+        return self.status in (self.Status.NEEDS_REAUTHORIZATION, self.Status.REMOVED)
+
+
+class AccountEvent(models.Model):
+    """Things counted per account that do not become timeline items."""
+
+    class Kind(models.TextChoices):
+        IGNORED_STORY_MENTION = "ignored_story_mention", "Story mention (not converted)"
+        OUTSIDE_ECHO = "outside_echo", "Message sent outside the app"
+
+    account = models.ForeignKey(InstagramAccount, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=30, choices=Kind.choices)
+    external_id = models.CharField(max_length=255, blank=True)
+    occurred_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        db_table = "channels_app_accountevent"
+        indexes = [models.Index(fields=["account", "kind", "occurred_at"])]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account", "kind", "external_id"],
+                condition=~Q(external_id=""),
+                name="unique_account_event",
+            )
+        ]
+
+
+class WebhookEvent(models.Model):
+    """A raw webhook delivery from Meta, stored before we acknowledge it."""
+
+    class Status(models.TextChoices):
+        RECEIVED = "received", "Received"
+        PROCESSED = "processed", "Processed"
+        FAILED = "failed", "Failed"
+        IGNORED = "ignored", "Ignored"
+
+    received_at = models.DateTimeField(default=timezone.now, db_index=True)
+    object = models.CharField(max_length=20, blank=True)
+    body = models.TextField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.RECEIVED)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+    # When the sweeper last handed it to the workers again (it waits between
+    # tries so a backlog is not multiplied by duplicates).
+    swept_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-received_at"]
+        db_table = "channels_app_webhookevent"
+        indexes = [models.Index(fields=["status", "received_at"])]
+
+    def __str__(self):
+        return f"Webhook {self.pk} ({self.status})"

@@ -1,0 +1,149 @@
+"""Sending on Instagram: Meta's reply windows, the account's send budget, the Send API.
+
+Registered with the core's sender registry in `MetaConfig.ready`.
+"""
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.utils import timezone
+from django.utils.formats import date_format
+
+from conversations.senders import ChannelSender, RateLimit, ReplyWindow, SendFailed
+
+from . import send as send_api
+from .accounts import mark_needs_reauthorization
+from .graph import GraphError
+from .models import InstagramAccount
+
+# Meta's messaging windows: a standard reply within 24 hours of the customer's
+# last message; with the HUMAN_AGENT tag up to 7 days; nothing after that.
+STANDARD_WINDOW = timedelta(hours=24)
+HUMAN_AGENT_WINDOW = timedelta(days=7)
+
+
+def instagram_rate_limit() -> RateLimit:
+    return RateLimit(settings.INSTAGRAM_SEND_LIMIT, settings.INSTAGRAM_SEND_WINDOW_SECONDS)
+
+
+def failure_reason(error: GraphError) -> str:
+    """Meta's refusal in plain words for the agent."""
+    if error.outside_window:
+        return (
+            "Instagram refused it: the customer's messaging window has closed. "
+            "You can reply again when the customer writes."
+        )
+    if error.user_unavailable:
+        return "This person isn't available right now (they may have blocked the account or left Instagram)."
+    if error.code == 200:
+        return f"The Instagram account lacks a permission for this: {error.message}"
+    return f"Instagram refused the message: {error.message}"
+
+
+def _local(moment) -> str:
+    return date_format(timezone.localtime(moment), "M j, H:i")
+
+
+def _account(entry_point) -> InstagramAccount | None:
+    return InstagramAccount.objects.filter(entry_point_id=entry_point.pk).first()
+
+
+class InstagramSender(ChannelSender):
+    entry_point_kinds = ("instagram",)
+    label = "Instagram"
+    max_text_length = 1000
+
+    def reply_window(self, conversation, now) -> ReplyWindow:
+        last = conversation.last_customer_message_at
+        if last is None:
+            return ReplyWindow(
+                ReplyWindow.CLOSED,
+                reason="The customer has not written yet, so Instagram does not allow a message.",
+            )
+        if now <= last + STANDARD_WINDOW:
+            closes_at = last + STANDARD_WINDOW
+            return ReplyWindow(
+                ReplyWindow.OPEN,
+                closes_at,
+                notice=(
+                    f"Replies reach the customer on Instagram. The 24-hour window is open until {_local(closes_at)}."
+                ),
+            )
+        if now <= last + HUMAN_AGENT_WINDOW:
+            closes_at = last + HUMAN_AGENT_WINDOW
+            return ReplyWindow(
+                ReplyWindow.EXTENDED,
+                closes_at,
+                tag=send_api.HUMAN_AGENT,
+                headline="The 24-hour window has closed.",
+                notice=(
+                    "Your reply goes with Meta's HUMAN_AGENT tag: only a person may send it, "
+                    f"until {_local(closes_at)} (7 days after the customer's last message)."
+                ),
+            )
+        return ReplyWindow(
+            ReplyWindow.CLOSED,
+            last + HUMAN_AGENT_WINDOW,
+            reason=(
+                "More than 7 days have passed since the customer's last message; "
+                "Instagram allows replies again when the customer writes."
+            ),
+        )
+
+    def rate_limit(self, entry_point) -> RateLimit:
+        return instagram_rate_limit()
+
+    def paused_reason(self, entry_point) -> str:
+        account = _account(entry_point)
+        if account is not None and account.status == InstagramAccount.Status.NEEDS_REAUTHORIZATION:
+            return (
+                f"Paused: the account @{account.username} needs reauthorization by an admin "
+                "(they have been told). Replies wait and go out once it is reconnected."
+            )
+        return ""
+
+    def removed_reason(self, entry_point) -> str:
+        account = _account(entry_point)
+        if account is None:
+            return "This conversation's Instagram account is not connected."
+        if account.status == InstagramAccount.Status.REMOVED:
+            return (
+                f"The account @{account.username} was removed in Settings; "
+                "replies can't be sent until it is added again."
+            )
+        return ""
+
+    def send(self, message, window: ReplyWindow) -> str:
+        account = InstagramAccount.objects.get(entry_point_id=message.entry_point_id)
+        try:
+            if message.kind == message.Kind.REACTION:
+                return send_api.send_reaction(
+                    account.page_access_token, account.page_id, message.recipient_id, message.payload["message_id"]
+                )
+            return send_api.send_message(
+                account.page_access_token,
+                account.page_id,
+                message.recipient_id,
+                _message_body(message.payload),
+                tag=window.tag,
+            )
+        except GraphError as error:
+            if error.token_invalid:
+                mark_needs_reauthorization(account, f"Meta refused the page token: {error.message}")
+                raise SendFailed(SendFailed.PAUSED, str(error), reached_provider=False) from error
+            if error.rate_limited:
+                raise SendFailed(SendFailed.RATE_LIMITED, str(error)) from error
+            if error.transient:
+                raise SendFailed(SendFailed.TRANSIENT, str(error), reached_provider=error.reached_meta) from error
+            raise SendFailed(SendFailed.REFUSED, failure_reason(error)) from error
+
+
+def _message_body(payload: dict) -> dict:
+    if payload.get("attachment_url"):
+        return {
+            "attachment": {
+                "type": payload.get("attachment_type", "image"),
+                "payload": {"url": payload["attachment_url"]},
+            }
+        }
+    return {"text": payload["text"]}

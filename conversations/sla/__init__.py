@@ -1,0 +1,1 @@
+"""Conversation SLA: schedule maths (schedule), the clock (clock) and the report (report)."""
