@@ -236,6 +236,12 @@ META_LOGIN_URL = env_or(
     "META_LOGIN_URL", f"{_sandbox_base}/dialog" if META_SANDBOX else "https://www.facebook.com"
 ).rstrip("/")
 META_HTTP_TIMEOUT = env.float("META_HTTP_TIMEOUT", default=10.0)
+# Hosts (and their subdomains) media URLs in webhooks may point at; anything
+# else is refused so a forged payload cannot make us fetch internal addresses.
+META_MEDIA_HOSTS = env.list(
+    "META_MEDIA_HOSTS",
+    default=["fbcdn.net", "fbsbx.com", "cdninstagram.com", "facebook.com", "lookaside.fbsbx.com", "whatsapp.net"],
+)
 META_WEBHOOK_MAX_BYTES = env.int("META_WEBHOOK_MAX_BYTES", default=1_048_576)
 
 INSTAGRAM_SEND_LIMIT = env.int("INSTAGRAM_SEND_LIMIT", default=200)
