@@ -289,6 +289,8 @@ SECURE_REDIRECT_EXEMPT = [r"^webhooks/"]
 EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="support@localhost")
 
+# Redacts access tokens and other secrets from every log record (config/log_redaction.py).
+LOGGING_CONFIG = "config.log_redaction.configure"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
