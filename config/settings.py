@@ -239,10 +239,14 @@ META_LOGIN_URL = env_or(
 META_HTTP_TIMEOUT = env.float("META_HTTP_TIMEOUT", default=10.0)
 # Hosts (and their subdomains) media URLs in webhooks may point at; anything
 # else is refused so a forged payload cannot make us fetch internal addresses.
-META_MEDIA_HOSTS = env.list(
-    "META_MEDIA_HOSTS",
-    default=["fbcdn.net", "fbsbx.com", "cdninstagram.com", "facebook.com", "lookaside.fbsbx.com", "whatsapp.net"],
-)
+META_MEDIA_HOSTS = [host.strip().lower() for host in env.list("META_MEDIA_HOSTS", default=[]) if host.strip()] or [
+    "fbcdn.net",
+    "fbsbx.com",
+    "cdninstagram.com",
+    "facebook.com",
+    "lookaside.fbsbx.com",
+    "whatsapp.net",
+]
 META_WEBHOOK_MAX_BYTES = env.int("META_WEBHOOK_MAX_BYTES", default=1_048_576)
 
 INSTAGRAM_SEND_LIMIT = env.int("INSTAGRAM_SEND_LIMIT", default=200)
@@ -283,8 +287,11 @@ CONTENT_SECURITY_POLICY = {
         "object-src": ["'none'"],
     }
 }
-# Exempt the webhook from the HTTPS redirect only if the operator says so.
-SECURE_REDIRECT_EXEMPT = [r"^webhooks/"]
+# Exempt the webhook from the HTTPS redirect only if the operator says so (a
+# proxy that terminates TLS without setting X-Forwarded-Proto); otherwise a
+# webhook over plain HTTP is redirected like every other request.
+WEBHOOK_ALLOW_HTTP = env.bool("WEBHOOK_ALLOW_HTTP", default=False)
+SECURE_REDIRECT_EXEMPT = [r"^webhooks/"] if WEBHOOK_ALLOW_HTTP else []
 
 EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="support@localhost")
