@@ -80,6 +80,11 @@ class PinnedAddressAdapter(HTTPAdapter):
         pool_kwargs["assert_hostname"] = self.hostname
         return host_params, pool_kwargs
 
+    def add_headers(self, request, **kwargs):
+        # Without it http.client would send the address as Host and the CDN would not know the site.
+        parts = urlsplit(request.url)
+        request.headers["Host"] = parts.hostname if parts.port in (None, 443) else f"{parts.hostname}:{parts.port}"
+
 
 def _check(url: str, allowed_hosts, trusted_local_hosts):
     """Return (session to use, host) for `url`, or raise FetchRefused."""

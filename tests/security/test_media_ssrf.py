@@ -177,7 +177,9 @@ def test_the_connection_goes_to_the_checked_address_with_the_real_name_for_tls()
     request = requests.Request("GET", CDN_URL).prepare()
 
     host_params, pool_kwargs = adapter.build_connection_pool_key_attributes(request, verify=True)
+    adapter.add_headers(request)
 
     assert host_params["host"] == "157.240.1.35"
+    assert request.headers["Host"] == "lookaside.fbsbx.com"
     assert pool_kwargs["server_hostname"] == "lookaside.fbsbx.com"
     assert pool_kwargs["assert_hostname"] == "lookaside.fbsbx.com"
