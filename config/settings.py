@@ -73,6 +73,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "allauth.account.middleware.AccountMiddleware",
 ]
@@ -239,6 +240,16 @@ META_LOGIN_URL = env_or(
     "META_LOGIN_URL", f"{_sandbox_base}/dialog" if META_SANDBOX else "https://www.facebook.com"
 ).rstrip("/")
 META_HTTP_TIMEOUT = env.float("META_HTTP_TIMEOUT", default=10.0)
+# Hosts (and their subdomains) media URLs in webhooks may point at; anything
+# else is refused so a forged payload cannot make us fetch internal addresses.
+META_MEDIA_HOSTS = [host.strip().lower() for host in env.list("META_MEDIA_HOSTS", default=[]) if host.strip()] or [
+    "fbcdn.net",
+    "fbsbx.com",
+    "cdninstagram.com",
+    "facebook.com",
+    "lookaside.fbsbx.com",
+    "whatsapp.net",
+]
 META_WEBHOOK_MAX_BYTES = env.int("META_WEBHOOK_MAX_BYTES", default=1_048_576)
 
 INSTAGRAM_SEND_LIMIT = env.int("INSTAGRAM_SEND_LIMIT", default=200)
@@ -261,12 +272,35 @@ if not DEBUG:
     SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31_536_000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=True)
-# Exempt the webhook from the HTTPS redirect only if the operator says so.
-SECURE_REDIRECT_EXEMPT = [r"^webhooks/"]
+# Pages load only our own scripts and styles (no inline ones, no eval), so an
+# injected tag cannot run. Media responses set a stricter policy of their own.
+# Facebook Login is a link (a GET navigation), not a form post, so form-action
+# stays 'self'; the account chooser shows Instagram profile pictures from
+# Meta's CDN.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:", "https://*.fbcdn.net", "https://*.cdninstagram.com"],
+        "connect-src": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'"],
+        "base-uri": ["'self'"],
+        "object-src": ["'none'"],
+    }
+}
+# Exempt the webhook from the HTTPS redirect only if the operator says so (a
+# proxy that terminates TLS without setting X-Forwarded-Proto); otherwise a
+# webhook over plain HTTP is redirected like every other request.
+WEBHOOK_ALLOW_HTTP = env.bool("WEBHOOK_ALLOW_HTTP", default=False)
+SECURE_REDIRECT_EXEMPT = [r"^webhooks/"] if WEBHOOK_ALLOW_HTTP else []
 
 EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="support@localhost")
 
+# Redacts access tokens and other secrets from every log record (config/log_redaction.py).
+LOGGING_CONFIG = "config.log_redaction.configure"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -76,6 +76,12 @@
       }
     }
   });
+  // The poller asks for changes only while the tab is visible. This check lives
+  // here rather than in an hx-trigger filter because htmx runs filters through
+  // eval, which the Content-Security-Policy forbids.
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    if (event.detail.elt.id === "poller" && document.visibilityState !== "visible") { event.preventDefault(); }
+  });
   document.addEventListener("DOMContentLoaded", function () {
     scrollTimelineToEnd();
     syncComposer(document.getElementById("composer"));

@@ -3,7 +3,9 @@
 Only URLs come from settings (META_GRAPH_URL, META_GRAPH_VERSION), so the
 sandbox and the tests can stand in for Meta without a branch in this code.
 Access tokens are sent as parameters and never logged; error messages are
-Meta's own `error.message`, which never contains the token.
+Meta's own `error.message`, which never contains the token. urllib3 logs request
+lines with the query string at DEBUG, so config/log_redaction.py redacts tokens
+from every log record as well.
 """
 
 import logging

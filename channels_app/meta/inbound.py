@@ -248,9 +248,9 @@ def fetch_profile(identity_id: int) -> bool:
     customer.profile_fetched_at = timezone.now()
     if profile.picture_url:
         try:
-            content, content_type = fetch_media(profile.picture_url)
+            content, _content_type = fetch_media(profile.picture_url)
             customer.profile_picture.save(
-                file_name_for(profile.picture_url, content_type, f"customer-{customer.pk}"),
+                file_name_for(content, f"customer-{customer.pk}"),
                 ContentFile(content),
                 save=False,
             )

@@ -1,13 +1,13 @@
 """Downloading media from Meta's CDN links (they expire) into our own storage."""
 
 import logging
-import mimetypes
-from pathlib import PurePosixPath
-from urllib.parse import urlparse
+from urllib.parse import urlsplit
 
-import requests
 from django.conf import settings
 from django.core.files.base import ContentFile
+
+from conversations import media_types, safe_fetch
+from conversations.models import Attachment, Conversation
 
 logger = logging.getLogger(__name__)
 
@@ -18,55 +18,60 @@ class MediaError(Exception):
     pass
 
 
+class MediaRefused(MediaError):
+    """The URL is not one we fetch at all; retrying cannot help."""
+
+
+def sandbox_hosts() -> list[tuple[str, int]]:
+    """Our own sandbox's (host, port), fetched over HTTP and locally only while the sandbox is on."""
+    if not settings.META_SANDBOX:
+        return []
+    parts = urlsplit(settings.SITE_URL or "http://127.0.0.1:8000")
+    return [((parts.hostname or "").lower(), parts.port or (443 if parts.scheme == "https" else 80))]
+
+
 def fetch_media(url: str) -> tuple[bytes, str]:
-    """Download one media URL; returns (content, content type). Raises MediaError."""
-    if urlparse(url).scheme not in ("http", "https"):
-        raise MediaError("Not a web address.")
+    """Download one media URL from Meta's CDN; returns (content, content type). Raises MediaError."""
     try:
-        response = requests.get(url, timeout=settings.META_HTTP_TIMEOUT, stream=True)
-        response.raise_for_status()
-        chunks, size = [], 0
-        for chunk in response.iter_content(64 * 1024):
-            size += len(chunk)
-            if size > MAX_MEDIA_BYTES:
-                raise MediaError("The file is larger than 25 MB.")
-            chunks.append(chunk)
-    except requests.RequestException as error:
-        raise MediaError(f"Download failed ({type(error).__name__}).") from None
-    content_type = response.headers.get("Content-Type", "").split(";")[0].strip()
-    return b"".join(chunks), content_type
+        return safe_fetch.fetch(
+            url,
+            allowed_hosts=settings.META_MEDIA_HOSTS,
+            max_bytes=MAX_MEDIA_BYTES,
+            timeout=settings.META_HTTP_TIMEOUT,
+            trusted_local_hosts=sandbox_hosts(),
+        )
+    except safe_fetch.FetchRefused as error:
+        raise MediaRefused(str(error)) from None
+    except safe_fetch.FetchError as error:
+        raise MediaError(str(error)) from None
 
 
-def file_name_for(url: str, content_type: str, stem: str) -> str:
-    suffix = PurePosixPath(urlparse(url).path).suffix.lower()
-    if not suffix or len(suffix) > 6:
-        suffix = mimetypes.guess_extension(content_type or "") or ".bin"
-    return f"{stem}{suffix}"
+def file_name_for(content: bytes, stem: str) -> str:
+    """A storage name whose extension is the type the bytes prove (never the URL's or the sender's)."""
+    return f"{stem}.{media_types.detect(content).extension}"
 
 
 def download_attachment(attachment_id: int, final: bool = False) -> bool:
     """Download an Attachment's original URL into its file. False means "try again later"."""
-    from conversations.models import Attachment, Conversation
 
     attachment = Attachment.objects.filter(pk=attachment_id).select_related("item").first()
     if attachment is None or attachment.status == Attachment.Status.STORED:
         return True
     try:
-        content, content_type = fetch_media(attachment.original_url)
+        content, _content_type = fetch_media(attachment.original_url)
     except MediaError as error:
         logger.warning("Attachment %s not downloaded: %s", attachment_id, error)
+        final = final or isinstance(error, MediaRefused)
         if final:
             attachment.status = Attachment.Status.FAILED
             attachment.error = str(error)
             attachment.save(update_fields=["status", "error"])
             Conversation.touch(attachment.item.conversation_id)
         return final
-    attachment.file.save(
-        file_name_for(attachment.original_url, content_type, f"{attachment.item_id}-{attachment.pk}"),
-        ContentFile(content),
-        save=False,
-    )
-    attachment.content_type = content_type
+    stem = f"{attachment.item_id}-{attachment.pk}"
+    attachment.file.save(file_name_for(content, stem), ContentFile(content), save=False)
+    # The type the bytes prove, not the CDN's Content-Type header.
+    attachment.content_type = media_types.detect(content).mime
     attachment.status = Attachment.Status.STORED
     attachment.error = ""
     attachment.save(update_fields=["file", "content_type", "status", "error"])

@@ -23,6 +23,7 @@ from conversations.models import (
 )
 from tests.factories import make_entry_point, make_inbox, make_instagram_account, make_item
 from tests.meta_payloads import CUSTOMER_IGSID, IG_ACCOUNT_ID, load
+from tests.security.helpers import resolve_to
 
 
 @pytest.fixture
@@ -30,6 +31,12 @@ def account(db):
     make_inbox("Instagram", default=True)
     entry_point = make_entry_point(display_name="@acmeshoes", external_id=IG_ACCOUNT_ID)
     return make_instagram_account(entry_point, page_id="100000000000001", page_name="Acme Shoes")
+
+
+@pytest.fixture
+def public_dns(monkeypatch):
+    """Meta's CDN hosts resolve to a public address without asking a real resolver."""
+    resolve_to(monkeypatch, "157.240.1.35")
 
 
 def deliver(payload):
@@ -109,7 +116,7 @@ def test_an_image_is_queued_for_download_and_its_url_kept(account, django_captur
 
 
 @responses.activate
-def test_media_download_stores_the_file(account):
+def test_media_download_stores_the_file(account, public_dns):
     deliver(load("image_message"))
     attachment = Attachment.objects.get()
     responses.get(attachment.original_url, body=b"\x89PNG fake image", content_type="image/png")
@@ -124,7 +131,7 @@ def test_media_download_stores_the_file(account):
 
 
 @responses.activate
-def test_a_failed_media_download_is_retried_then_marked_failed(account):
+def test_a_failed_media_download_is_retried_then_marked_failed(account, public_dns):
     deliver(load("image_message"))
     attachment = Attachment.objects.get()
     responses.get(attachment.original_url, status=403)
@@ -366,7 +373,7 @@ def test_failed_events_can_be_retried_from_settings(admin_client, account, djang
 
 
 @responses.activate
-def test_a_new_customers_profile_is_fetched_once(account):
+def test_a_new_customers_profile_is_fetched_once(account, public_dns):
     deliver(load("text_message"))
     identity = CustomerIdentity.objects.get()
     responses.get(
