@@ -5,9 +5,9 @@ import responses
 from django.core.files.base import ContentFile
 from django.urls import reverse
 
+from channels_app.meta.inbound import fetch_profile
 from channels_app.meta.media import download_attachment
 from conversations import media_types
-from channels_app.meta.inbound import fetch_profile
 from conversations.models import Attachment, Customer, CustomerIdentity
 from tests import factories
 from tests.meta_payloads import CUSTOMER_IGSID
