@@ -240,6 +240,8 @@ def parse_whatsapp_entry(entry) -> Entry:
     for change in changes:
         for parsed in _change(account_id, change):
             (ignored if isinstance(parsed, IgnoredEvent) else events).append(parsed)
+    if not changes:
+        ignored.append(IgnoredEvent(account_id, "entry", "Entry with an empty changes list.", entry))
     return Entry(account_id, tuple(events), tuple(ignored))
 
 
