@@ -329,7 +329,10 @@ def _message(context: dict, message) -> WhatsAppMessage | IgnoredEvent:
 
 
 def _text(base, kind, body, message):
-    return WhatsAppMessage(**base, kind=kind, text=_str(body.get("body")))
+    text = _str(body.get("body"))
+    if not text:
+        return IgnoredEvent(base["account_id"], kind, "A text message without a body.", message)
+    return WhatsAppMessage(**base, kind=kind, text=text)
 
 
 def _media(base, kind, body, message):

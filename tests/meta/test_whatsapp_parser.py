@@ -222,6 +222,16 @@ def test_a_bad_message_is_ignored_with_a_reason_and_its_neighbours_still_parse()
     assert all(isinstance(ignored, IgnoredEvent) and ignored.reason for ignored in entry.ignored)
 
 
+def test_a_text_without_a_body_is_ignored_with_a_reason():
+    payload = load_whatsapp("text")
+    payload["entry"][0]["changes"][0]["value"]["messages"][0]["text"] = {}
+
+    [entry] = parse_whatsapp_delivery(payload).entries
+
+    assert entry.events == ()
+    assert entry.ignored[0].reason == "A text message without a body."
+
+
 def test_other_webhook_fields_are_ignored_with_a_reason():
     payload = {
         "object": "whatsapp_business_account",
