@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "allauth.mfa",
     "inbox",
     "channels_app",
+    "channels_app.telephony",
     "conversations",
     "sandbox",
 ]
