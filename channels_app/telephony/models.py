@@ -9,8 +9,10 @@ from channels_app.fields import EncryptedTextField
 class TwilioAccount(models.Model):
     """A Twilio account whose numbers we buy and use.
 
-    It authenticates with the account's auth token, or with an API key (sid and
-    secret), which can be revoked on its own; the secrets are encrypted at rest.
+    REST calls authenticate with an API key (sid and secret) when one is given,
+    since it can be revoked on its own, else with the auth token. The auth token
+    is always needed: Twilio signs its webhook requests with it. The secrets
+    are encrypted at rest.
     """
 
     class Status(models.TextChoices):
@@ -20,7 +22,7 @@ class TwilioAccount(models.Model):
 
     account_sid = models.CharField("Account SID", max_length=34, unique=True)
     friendly_name = models.CharField(max_length=200, blank=True)
-    auth_token = EncryptedTextField(blank=True)
+    auth_token = EncryptedTextField(help_text="Also what Twilio signs its webhook requests with.")
     api_key_sid = models.CharField("API key SID", max_length=34, blank=True)
     api_key_secret = EncryptedTextField("API key secret", blank=True)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.CONNECTED)
@@ -41,9 +43,10 @@ class TwilioAccount(models.Model):
         verbose_name = "Twilio account"
         constraints = [
             models.CheckConstraint(condition=Q(account_sid__regex=r"^AC[0-9a-fA-F]{32}$"), name="twilio_account_sid"),
+            models.CheckConstraint(condition=~Q(auth_token=""), name="twilio_account_has_auth_token"),
             models.CheckConstraint(
-                condition=~Q(auth_token="") | (~Q(api_key_sid="") & ~Q(api_key_secret="")),
-                name="twilio_account_has_credentials",
+                condition=Q(api_key_sid="", api_key_secret="") | (~Q(api_key_sid="") & ~Q(api_key_secret="")),
+                name="twilio_account_api_key_whole",
             ),
         ]
 

@@ -17,12 +17,16 @@ def test_credentials_are_encrypted_at_rest(db):
     assert TwilioAccount.objects.get(pk=account.pk).auth_token == "auth-token-secret"
 
 
-def test_an_account_needs_a_token_or_a_whole_api_key(db):
-    with pytest.raises(IntegrityError), transaction.atomic():
-        TwilioAccount.objects.create(account_sid=ACCOUNT_SID, api_key_sid="SK123")
+def test_an_account_needs_its_auth_token_for_webhook_signatures(db):
+    with pytest.raises(IntegrityError):
+        TwilioAccount.objects.create(account_sid=ACCOUNT_SID, api_key_sid="SK123", api_key_secret="secret")
 
-    account = TwilioAccount.objects.create(account_sid=ACCOUNT_SID, api_key_sid="SK123", api_key_secret="secret")
-    assert account.pk
+
+def test_an_api_key_is_whole_or_absent(db):
+    with pytest.raises(IntegrityError), transaction.atomic():
+        make_twilio_account(api_key_sid="SK123")
+
+    assert make_twilio_account(api_key_sid="SK123", api_key_secret="secret").pk
 
 
 def test_an_account_sid_looks_like_one(db):
