@@ -141,10 +141,40 @@ def apply_recording(event: TwilioWebhookEvent) -> str:
             call.recording_sid = params["RecordingSid"][:64]
             call.recording_duration = _number(params.get("RecordingDuration"), None)
             call.voicemail = True
+            if params.get("RecordingUrl"):
+                from .tasks import download_recording
+
+                transaction.on_commit(lambda: download_recording.delay(event.pk))
         if params.get("TranscriptionStatus") == "completed":
             call.transcription_text = params.get("TranscriptionText") or ""
         call.save()
     return TwilioWebhookEvent.Status.PROCESSED
+
+
+def store_recording(event_id: int) -> bool:
+    """Download a voicemail's audio into Call.recording, with the account's credentials.
+
+    Returns False when it should be tried again later (Twilio unreachable)."""
+    from django.core.files.base import ContentFile
+
+    from .models import TwilioAccount
+    from .provider import ProviderError, TwilioProvider
+
+    event = TwilioWebhookEvent.objects.filter(pk=event_id).first()
+    params = event.params if event else {}
+    call = Call.objects.filter(call_sid=params.get("CallSid") or "").first()
+    account = TwilioAccount.objects.filter(account_sid=params.get("AccountSid") or "").first()
+    url = params.get("RecordingUrl") or ""
+    if call is None or account is None or not url or call.recording:
+        return True
+    try:
+        media = TwilioProvider.for_account(account).fetch_media(url + ".mp3")
+    except ProviderError as error:
+        logger.warning("Recording of call %s not downloaded: %s", call.call_sid, error.message)
+        return not error.transient
+    call.recording.save(f"{call.recording_sid or call.call_sid}.mp3", ContentFile(media.content), save=False)
+    call.save(update_fields=["recording"])
+    return True
 
 
 def _status(value) -> str:

@@ -63,6 +63,13 @@ def process_twilio_event(self, event_id):
         return "failed"
 
 
+@shared_task(bind=True, max_retries=4, acks_late=True)
+def download_recording(self, event_id):
+    """Keep a voicemail's audio in our storage, so agents play it without Twilio's credentials."""
+    if not calls.store_recording(event_id):
+        raise self.retry(countdown=30 * 2**self.request.retries)
+
+
 @shared_task
 def sweep_twilio_events(limit=500):
     """Beat: SMS and status events left `received` (broker down, worker died, core not ready)."""

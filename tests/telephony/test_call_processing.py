@@ -1,13 +1,17 @@
 """Call status and recording callbacks kept on the Call."""
 
+from unittest import mock
+
 import pytest
+import responses
 import time_machine
 
 from channels_app.models import Channel
+from channels_app.telephony.calls import store_recording
 from channels_app.telephony.models import Call, TwilioWebhookEvent
 from channels_app.telephony.tasks import process_event
 
-from .factories import make_twilio_number
+from .factories import ACCOUNT_SID, make_twilio_number
 
 CALL_SID = "CA0123456789abcdef0123456789abcdef"
 
@@ -82,3 +86,35 @@ def test_a_callback_for_an_unknown_call_is_ignored(call):
     )
 
     assert process_event(event.pk) == "ignored"
+
+
+RECORDING_URL = "https://api.twilio.com/2010-04-01/Accounts/AC0000000000000000000000000000001/Recordings/RE1"
+
+
+def test_the_voicemail_audio_is_downloaded_into_the_call(call, settings, tmp_path, django_capture_on_commit_callbacks):
+    settings.MEDIA_ROOT = tmp_path
+    event = stored(
+        "recording",
+        AccountSid=ACCOUNT_SID,
+        RecordingSid="RE1",
+        RecordingStatus="completed",
+        RecordingUrl=RECORDING_URL,
+    )
+
+    with responses.RequestsMock() as mocked:
+        mocked.get(RECORDING_URL + ".mp3", body=b"ID3audio", content_type="audio/mpeg")
+        with mock.patch("channels_app.telephony.tasks.download_recording.delay", store_recording):
+            with django_capture_on_commit_callbacks(execute=True):
+                process_event(event.pk)
+
+    call.refresh_from_db()
+    assert call.recording.name.endswith("RE1.mp3")
+    assert call.recording.read() == b"ID3audio"
+
+
+def test_a_recording_that_cannot_be_fetched_now_is_tried_again(call):
+    event = stored("recording", AccountSid=ACCOUNT_SID, RecordingSid="RE1", RecordingUrl=RECORDING_URL)
+
+    with responses.RequestsMock() as mocked:
+        mocked.get(RECORDING_URL + ".mp3", status=503)
+        assert store_recording(event.pk) is False
