@@ -13,4 +13,8 @@ BEAT_SCHEDULE = {
         "task": "channels_app.tasks.sweep_webhook_events",
         "schedule": 30.0,
     },
+    "sweep-twilio-webhook-events": {
+        "task": "channels_app.telephony.tasks.sweep_twilio_events",
+        "schedule": 60.0,
+    },
 }

@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "inbox",
     "channels_app",
     "channels_app.meta",
+    "channels_app.telephony",
     "conversations",
     "sandbox",
 ]

@@ -10,6 +10,7 @@ urlpatterns = [
     path("settings/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
     path("inbox/", include("inbox.urls")),
+    path("webhooks/twilio/", include("channels_app.telephony.urls")),
     path("webhooks/", include("channels_app.meta.urls")),
     # Stored customer media is served to signed-in staff only.
     path("media/<path:path>", media, name="media"),
