@@ -12,6 +12,8 @@ import os
 from pathlib import Path
 
 import environ
+
+from .beat import BEAT_SCHEDULE
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -199,6 +201,8 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+# The periodic safety nets (sweepers, re-kicks); without this line beat runs nothing.
+CELERY_BEAT_SCHEDULE = BEAT_SCHEDULE
 # Calls to Meta's CDN and profile API can be slow or failing for minutes; they
 # get their own queue so they never hold up webhook processing and sends.
 CELERY_TASK_ROUTES = {
