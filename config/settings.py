@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "allauth.mfa",
     "inbox",
     "channels_app",
+    "channels_app.mail",
     "conversations",
     "sandbox",
 ]
@@ -260,6 +261,20 @@ if not DEBUG:
     SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=True)
 # Exempt the webhook from the HTTPS redirect only if the operator says so.
 SECURE_REDIRECT_EXEMPT = [r"^webhooks/"]
+
+# --- Email Channel -------------------------------------------------------
+# Our SMTP receiver (manage.py run_smtp_receiver). STARTTLS is offered when a
+# certificate and key are given.
+MAIL_RECEIVER_HOST = env_or("MAIL_RECEIVER_HOST", "127.0.0.1")
+MAIL_RECEIVER_PORT = env.int("MAIL_RECEIVER_PORT", default=2525)
+MAIL_RECEIVER_TLS_CERT = env_or("MAIL_RECEIVER_TLS_CERT", "")
+MAIL_RECEIVER_TLS_KEY = env_or("MAIL_RECEIVER_TLS_KEY", "")
+MAIL_MAX_BYTES = env.int("MAIL_MAX_BYTES", default=25 * 1024 * 1024)
+# Admins forward their address to <token>@MAIL_FORWARDING_DOMAIN.
+MAIL_FORWARDING_DOMAIN = env_or("MAIL_FORWARDING_DOMAIN", "inbound.localhost")
+# The domain of the Message-IDs we make: mail carrying it is our own coming back.
+MAIL_MESSAGE_ID_DOMAIN = env_or("MAIL_MESSAGE_ID_DOMAIN", "support.localhost")
+MAIL_IMAP_TIMEOUT = env.float("MAIL_IMAP_TIMEOUT", default=30.0)
 
 EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="support@localhost")

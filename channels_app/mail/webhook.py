@@ -1,0 +1,1 @@
+"""Inbound mail posted by an email service provider (django-anymail)."""
