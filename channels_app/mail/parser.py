@@ -8,7 +8,7 @@ import hashlib
 import logging
 import re
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from email import policy
 from email.header import decode_header, make_header
 from email.message import Message
@@ -327,7 +327,7 @@ def _date(value: str) -> datetime | None:
     except (TypeError, ValueError, IndexError):
         return None
     if timezone.is_naive(date):
-        date = timezone.make_aware(date, timezone.UTC)
+        date = date.replace(tzinfo=UTC)
     return date
 
 

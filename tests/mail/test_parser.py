@@ -247,3 +247,12 @@ def test_to_incoming_message_marks_bounces_automated():
 
     assert incoming.automated
     assert incoming.metadata["bounce"]["status"] == "5.1.1"
+
+
+def test_date_with_unknown_zone_is_taken_as_utc():
+    # RFC 5322 "-0000": the zone is unknown; Python returns a naive datetime for it.
+    raw = b"From: a@example.com\nMessage-ID: <d@example.com>\nDate: Thu, 26 Nov 2026 00:43:19 -0000\n\nhi"
+
+    parsed = parser.parse(raw)
+
+    assert parsed.date.isoformat() == "2026-11-26T00:43:19+00:00"
