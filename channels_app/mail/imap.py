@@ -31,8 +31,7 @@ def connect(email_address: EmailAddress):
     timeout = settings.MAIL_IMAP_TIMEOUT
     if email_address.imap_use_tls:
         return imaplib.IMAP4_SSL(email_address.imap_host, email_address.imap_port, timeout=timeout)
-    connection = imaplib.IMAP4(email_address.imap_host, email_address.imap_port, timeout=timeout)
-    return connection
+    return imaplib.IMAP4(email_address.imap_host, email_address.imap_port, timeout=timeout)
 
 
 def poll_mailbox(email_address: EmailAddress, connect=connect) -> int:
@@ -41,22 +40,22 @@ def poll_mailbox(email_address: EmailAddress, connect=connect) -> int:
     Errors (login refused, network down, server hung up) are recorded on the
     address as last_error for the admins and end the poll; the next poll retries.
     """
-    stored = 0
+    stored = []  # UIDs stored, also when the poll fails halfway
     try:
         connection = connect(email_address)
         try:
-            stored = _poll(connection, email_address)
+            _poll(connection, email_address, stored)
         finally:
             _logout(connection)
     except (TimeoutError, imaplib.IMAP4.error, OSError, MailboxError) as error:
         logger.warning("Polling %s failed: %s", email_address, error)
         _record(email_address, error=f"{error.__class__.__name__}: {error}"[:2000])
-        return stored
+        return len(stored)
     _record(email_address, error="")
-    return stored
+    return len(stored)
 
 
-def _poll(connection, email_address: EmailAddress) -> int:
+def _poll(connection, email_address: EmailAddress, stored: list[int]) -> None:
     connection.login(email_address.imap_username, email_address.imap_password)
     mailbox = email_address.imap_mailbox or "INBOX"
     status, _ = connection.select(_quoted(mailbox))
@@ -75,16 +74,14 @@ def _poll(connection, email_address: EmailAddress) -> int:
     # "n:*" always matches the last message, even when its UID is below n.
     uids = [uid for uid in uids if uid > email_address.imap_last_uid][:BATCH_SIZE]
 
-    stored = 0
     for uid in uids:
         raw = _fetch(connection, uid)
         if raw is not None and _store(email_address, mailbox, uidvalidity, uid, raw):
-            stored += 1
+            stored.append(uid)
         connection.uid("STORE", str(uid), "+FLAGS", "(\\Seen)")
         email_address.imap_last_uid = max(email_address.imap_last_uid, uid)
         email_address.save(update_fields=["imap_last_uid", "imap_uidvalidity"])
     email_address.save(update_fields=["imap_last_uid", "imap_uidvalidity"])
-    return stored
 
 
 def _fetch(connection, uid: int) -> bytes | None:
