@@ -275,6 +275,10 @@ MAIL_FORWARDING_DOMAIN = env_or("MAIL_FORWARDING_DOMAIN", "inbound.localhost")
 # The domain of the Message-IDs we make: mail carrying it is our own coming back.
 MAIL_MESSAGE_ID_DOMAIN = env_or("MAIL_MESSAGE_ID_DOMAIN", "support.localhost")
 MAIL_IMAP_TIMEOUT = env.float("MAIL_IMAP_TIMEOUT", default=30.0)
+# Inbound mail from an email service provider (django-anymail) is accepted at
+# /webhooks/mail/<provider>/inbound/ only when this "user:password" is set; the
+# provider calls the URL with it as HTTP basic auth.
+ANYMAIL = {"WEBHOOK_SECRET": env_or("ANYMAIL_WEBHOOK_SECRET", "")}
 
 EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="support@localhost")

@@ -108,3 +108,9 @@ def test_replies_to_another_entry_points_mail_do_not_thread():
     parsed = parser.parse((FIXTURES / "gmail_reply.eml").read_bytes())
 
     assert inbound.find_conversation_id(address, parsed) is None
+
+
+def test_mail_for_none_of_our_addresses_is_ignored():
+    stored = store("gmail_reply.eml", None)
+
+    assert tasks.process_inbound_email(stored.pk) == "ignored"
