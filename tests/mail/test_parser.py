@@ -256,3 +256,23 @@ def test_date_with_unknown_zone_is_taken_as_utc():
     parsed = parser.parse(raw)
 
     assert parsed.date.isoformat() == "2026-11-26T00:43:19+00:00"
+
+
+def test_mangled_fixtures_never_make_the_parser_raise():
+    import random
+
+    rng = random.Random(20261126)  # fixed: the same mangling every run
+    for path in sorted(FIXTURES.glob("*.eml")):
+        raw = path.read_bytes()
+        for _ in range(40):
+            data = bytearray(raw)
+            for _ in range(rng.randint(1, 8)):
+                position = rng.randrange(len(data))
+                choice = rng.random()
+                if choice < 0.4:
+                    data[position] = rng.randrange(256)
+                elif choice < 0.7:
+                    data[position:position] = rng.choice([b"\n", b"=?", b"?=", b"<", b";", b'"', b"--", b"\r\n\r\n"])
+                else:
+                    del data[position : position + rng.randint(1, 50)]
+            parser.parse(bytes(data[: rng.randrange(len(data) // 2, len(data) + 1)]))

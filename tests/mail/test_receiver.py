@@ -1,5 +1,7 @@
+import datetime
 import smtplib
 import socket
+import ssl
 
 import pytest
 
@@ -121,3 +123,65 @@ def test_message_over_the_size_limit_without_size_is_refused_after_data(transact
     assert code == 552
     assert b"Message too big" in text
     assert not InboundEmail.objects.exists()
+
+
+def test_a_storage_failure_answers_451_so_the_sender_retries(receiver, monkeypatch, enqueued):
+    make_email_address("support@acme.com")
+
+    def database_down(*args):
+        raise inbound.transaction.DatabaseError("database is down")
+
+    monkeypatch.setattr(inbound, "store_smtp_message", database_down)
+
+    with smtplib.SMTP(receiver.hostname, receiver.port) as client:
+        with pytest.raises(smtplib.SMTPDataError) as refused:
+            client.sendmail("jane@example.org", ["support@acme.com"], MESSAGE)
+
+    assert refused.value.smtp_code == 451
+
+
+def self_signed_certificate(directory):
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    now = datetime.datetime.now(datetime.UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = directory / "cert.pem", directory / "key.pem"
+    cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    return cert_path, key_path
+
+
+def test_starttls_is_offered_when_a_certificate_is_configured(transactional_db, settings, tmp_path, enqueued):
+    settings.MAIL_RECEIVER_TLS_CERT, settings.MAIL_RECEIVER_TLS_KEY = map(str, self_signed_certificate(tmp_path))
+    make_email_address("support@acme.com")
+    controller = make_controller("127.0.0.1", free_port())
+    controller.start()
+    client_context = ssl.create_default_context()
+    client_context.check_hostname = False
+    client_context.verify_mode = ssl.CERT_NONE
+    try:
+        with smtplib.SMTP(controller.hostname, controller.port) as client:
+            client.ehlo()
+            assert client.has_extn("starttls")
+            client.starttls(context=client_context)
+            client.sendmail("jane@example.org", ["support@acme.com"], MESSAGE)
+    finally:
+        controller.stop()
+
+    assert bytes(InboundEmail.objects.get().raw) == MESSAGE

@@ -16,13 +16,17 @@ class Command(BaseCommand):
 
     def handle(self, *args, host, port, **options):
         controller = make_controller(host, port)
-        stopped = threading.Event()
-        signal.signal(signal.SIGTERM, lambda *_: stopped.set())
-        signal.signal(signal.SIGINT, lambda *_: stopped.set())
-        controller.start()
+        controller.start()  # returns once the server accepts connections
         tls = "with STARTTLS" if controller.SMTP_kwargs.get("tls_context") else "without TLS"
         self.stdout.write(f"Receiving mail on {host}:{port} {tls}")
         try:
-            stopped.wait()
+            self.wait_for_stop_signal()
         finally:
             controller.stop()
+
+    def wait_for_stop_signal(self):
+        """Block until SIGTERM (the process manager) or SIGINT (Ctrl-C)."""
+        stopped = threading.Event()
+        signal.signal(signal.SIGTERM, lambda *_: stopped.set())
+        signal.signal(signal.SIGINT, lambda *_: stopped.set())
+        stopped.wait()
