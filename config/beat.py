@@ -13,4 +13,12 @@ BEAT_SCHEDULE = {
         "task": "channels_app.tasks.sweep_webhook_events",
         "schedule": 30.0,
     },
+    "sweep-inbound-emails": {
+        "task": "channels_app.mail.tasks.sweep_inbound_emails",
+        "schedule": 30.0,
+    },
+    "poll-imap-mailboxes": {
+        "task": "channels_app.mail.tasks.poll_mailboxes",
+        "schedule": 60.0,
+    },
 }

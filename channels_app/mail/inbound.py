@@ -6,9 +6,11 @@ a worker parses it later, so nothing is lost when parsing fails or a bug is fixe
 """
 
 import logging
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import close_old_connections, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from . import parser
@@ -17,6 +19,8 @@ from .models import EmailAddress, InboundEmail, SentEmail
 logger = logging.getLogger(__name__)
 
 MAX_ERROR_LENGTH = 2000
+SWEEP_AFTER = timedelta(minutes=1)
+SWEEP_AGAIN_AFTER = timedelta(minutes=5)
 
 
 def find_email_address(recipient: str) -> EmailAddress | None:
@@ -90,6 +94,33 @@ def enqueue_processing(inbound_email_id: int) -> bool:
         logger.warning("Inbound email %s stored but not enqueued (%s)", inbound_email_id, error)
         return False
     return True
+
+
+def sweep_unprocessed(limit: int = 500) -> int:
+    """Enqueue mail left `received` for over a minute (the broker was down, a worker died).
+
+    Mail swept once waits SWEEP_AGAIN_AFTER before it is swept again: during a
+    backlog its first task is probably still queued."""
+    now = timezone.now()
+    stale = (
+        InboundEmail.objects.filter(status=InboundEmail.Status.RECEIVED, received_at__lt=now - SWEEP_AFTER)
+        .filter(Q(swept_at__isnull=True) | Q(swept_at__lt=now - SWEEP_AGAIN_AFTER))
+        .order_by("received_at")
+    )
+    ids = list(stale.values_list("pk", flat=True)[:limit])
+    InboundEmail.objects.filter(pk__in=ids).update(swept_at=now)
+    for inbound_email_id in ids:
+        enqueue_processing(inbound_email_id)
+    return len(ids)
+
+
+def retry(queryset) -> int:
+    """Process failed mail again (after a fix): back to `received` and enqueued."""
+    ids = list(queryset.filter(status=InboundEmail.Status.FAILED).values_list("pk", flat=True))
+    InboundEmail.objects.filter(pk__in=ids).update(status=InboundEmail.Status.RECEIVED, last_error="")
+    for inbound_email_id in ids:
+        enqueue_processing(inbound_email_id)
+    return len(ids)
 
 
 def find_conversation_id(email_address: EmailAddress, parsed: parser.ParsedEmail) -> int | None:

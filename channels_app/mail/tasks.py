@@ -28,6 +28,12 @@ def process_inbound_email(self, inbound_email_id):
         return "failed"
 
 
+@shared_task
+def sweep_inbound_emails():
+    """Beat: mail stored while the broker was down or a worker died."""
+    return inbound.sweep_unprocessed()
+
+
 @shared_task(acks_late=True)
 def poll_mailbox(email_address_id):
     """Fetch new mail of one IMAP-connected address."""

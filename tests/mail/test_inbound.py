@@ -1,6 +1,7 @@
 from pathlib import Path
 
 import pytest
+import time_machine
 
 from channels_app.mail import inbound, parser, tasks
 from channels_app.mail.models import InboundEmail, SentEmail
@@ -114,3 +115,44 @@ def test_mail_for_none_of_our_addresses_is_ignored():
     stored = store("gmail_reply.eml", None)
 
     assert tasks.process_inbound_email(stored.pk) == "ignored"
+
+
+def test_sweeper_enqueues_mail_left_received_for_over_a_minute(enqueued):
+    address = make_email_address()
+    with time_machine.travel("2026-11-26 10:00:00Z", tick=False):
+        stale = store("gmail_reply.eml", address)
+    with time_machine.travel("2026-11-26 10:00:50Z", tick=False):
+        fresh = store("gmail_reply.eml", address)
+    enqueued.clear()
+
+    with time_machine.travel("2026-11-26 10:01:30Z", tick=False):
+        swept = inbound.sweep_unprocessed()
+
+    assert swept == 1
+    assert enqueued == [stale.pk]
+    assert fresh.pk not in enqueued
+
+
+def test_sweeper_waits_before_sweeping_the_same_mail_again(enqueued):
+    with time_machine.travel("2026-11-26 10:00:00Z", tick=False):
+        store("gmail_reply.eml", make_email_address())
+    with time_machine.travel("2026-11-26 10:02:00Z", tick=False):
+        inbound.sweep_unprocessed()
+
+    with time_machine.travel("2026-11-26 10:03:00Z", tick=False):
+        assert inbound.sweep_unprocessed() == 0
+    with time_machine.travel("2026-11-26 10:08:00Z", tick=False):
+        assert inbound.sweep_unprocessed() == 1
+
+
+def test_retry_sends_failed_mail_through_processing_again(enqueued):
+    stored = store("gmail_reply.eml", make_email_address())
+    InboundEmail.objects.filter(pk=stored.pk).update(status=InboundEmail.Status.FAILED, last_error="bug")
+    enqueued.clear()
+
+    assert inbound.retry(InboundEmail.objects.all()) == 1
+
+    stored.refresh_from_db()
+    assert (stored.status, stored.last_error) == (InboundEmail.Status.RECEIVED, "")
+    assert enqueued == [stored.pk]
+    assert tasks.process_inbound_email(stored.pk) == "processed"
