@@ -127,7 +127,9 @@ def parse(raw: bytes) -> ParsedEmail:
     texts, htmls = [], []
     _collect(message, parsed, texts, htmls, in_related=False)
     parsed.text = "\n\n".join(text for text in texts if text.strip())
-    raw_html = htmls[0] if htmls else ""
+    # Apple Mail splits the HTML of a message with inline attachments into several
+    # parts; mail clients show them one after another, and so do we.
+    raw_html = "".join(htmls)
     parsed.html = mail_html.sanitise(raw_html) if raw_html else ""
     if not parsed.text and raw_html:
         parsed.text = mail_html.to_text(raw_html)

@@ -276,3 +276,22 @@ def test_mangled_fixtures_never_make_the_parser_raise():
                 else:
                     del data[position : position + rng.randint(1, 50)]
             parser.parse(bytes(data[: rng.randrange(len(data) // 2, len(data) + 1)]))
+
+
+def test_html_split_around_an_inline_attachment_is_kept_whole():
+    raw = (
+        b"From: chris@icloud.com\nMessage-ID: <split@icloud.com>\nMIME-Version: 1.0\n"
+        b'Content-Type: multipart/alternative; boundary="alt"\n\n'
+        b"--alt\nContent-Type: text/plain\n\nBefore\n\nAfter\n"
+        b'--alt\nContent-Type: multipart/mixed; boundary="mix"\n\n'
+        b"--mix\nContent-Type: text/html\n\n<div>Before</div>\n"
+        b'--mix\nContent-Type: image/png; name="a.png"\nContent-Disposition: inline; filename="a.png"\n'
+        b"Content-Transfer-Encoding: base64\n\niVBORw0KGgo=\n"
+        b"--mix\nContent-Type: text/html\n\n<div>After</div>\n--mix--\n--alt--\n"
+    )
+
+    parsed = parser.parse(raw)
+
+    assert "<div>Before</div>" in parsed.html and "<div>After</div>" in parsed.html
+    assert [attachment.filename for attachment in parsed.attachments] == ["a.png"]
+    assert parsed.text == "Before\n\nAfter"
