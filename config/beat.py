@@ -17,4 +17,12 @@ BEAT_SCHEDULE = {
         "task": "channels_app.telephony.tasks.sweep_twilio_events",
         "schedule": 60.0,
     },
+    "sweep-inbound-emails": {
+        "task": "channels_app.mail.tasks.sweep_inbound_emails",
+        "schedule": 30.0,
+    },
+    "poll-imap-mailboxes": {
+        "task": "channels_app.mail.tasks.poll_mailboxes",
+        "schedule": 60.0,
+    },
 }

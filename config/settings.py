@@ -12,9 +12,9 @@ import os
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 from .beat import BEAT_SCHEDULE
-from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "inbox",
     "channels_app",
     "channels_app.meta",
+    "channels_app.mail",
     "channels_app.telephony",
     "conversations",
     "sandbox",
@@ -300,6 +301,24 @@ CONTENT_SECURITY_POLICY = {
 # webhook over plain HTTP is redirected like every other request.
 WEBHOOK_ALLOW_HTTP = env.bool("WEBHOOK_ALLOW_HTTP", default=False)
 SECURE_REDIRECT_EXEMPT = [r"^webhooks/"] if WEBHOOK_ALLOW_HTTP else []
+
+# --- Email Channel -------------------------------------------------------
+# Our SMTP receiver (manage.py run_smtp_receiver). STARTTLS is offered when a
+# certificate and key are given.
+MAIL_RECEIVER_HOST = env_or("MAIL_RECEIVER_HOST", "127.0.0.1")
+MAIL_RECEIVER_PORT = env.int("MAIL_RECEIVER_PORT", default=2525)
+MAIL_RECEIVER_TLS_CERT = env_or("MAIL_RECEIVER_TLS_CERT", "")
+MAIL_RECEIVER_TLS_KEY = env_or("MAIL_RECEIVER_TLS_KEY", "")
+MAIL_MAX_BYTES = env.int("MAIL_MAX_BYTES", default=25 * 1024 * 1024)
+# Admins forward their address to <token>@MAIL_FORWARDING_DOMAIN.
+MAIL_FORWARDING_DOMAIN = env_or("MAIL_FORWARDING_DOMAIN", "inbound.localhost")
+# The domain of the Message-IDs we make: mail carrying it is our own coming back.
+MAIL_MESSAGE_ID_DOMAIN = env_or("MAIL_MESSAGE_ID_DOMAIN", "support.localhost")
+MAIL_IMAP_TIMEOUT = env.float("MAIL_IMAP_TIMEOUT", default=30.0)
+# Inbound mail from an email service provider (django-anymail) is accepted at
+# /webhooks/mail/<provider>/inbound/ only when this "user:password" is set; the
+# provider calls the URL with it as HTTP basic auth.
+ANYMAIL = {"WEBHOOK_SECRET": env_or("ANYMAIL_WEBHOOK_SECRET", "")}
 
 EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="support@localhost")

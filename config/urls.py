@@ -16,5 +16,8 @@ urlpatterns = [
     path("media/<path:path>", media, name="media"),
 ]
 
+if settings.ANYMAIL["WEBHOOK_SECRET"]:
+    urlpatterns.append(path("webhooks/mail/", include("anymail.urls")))
+
 if settings.META_SANDBOX:
     urlpatterns.append(path("sandbox/meta/", include("sandbox.urls")))

@@ -1,0 +1,175 @@
+from django import forms
+from django.contrib import admin, messages
+from django.db import transaction
+from django.utils.html import format_html
+
+from channels_app.models import Channel, EntryPoint
+
+from . import inbound
+from .models import EmailAddress, InboundEmail
+
+# The raw message shown on its page is cut here: attachments can be megabytes.
+RAW_SHOWN_BYTES = 100_000
+
+
+class EmailAddressForm(forms.ModelForm):
+    imap_password = forms.CharField(
+        label="IMAP password",
+        required=False,
+        widget=forms.PasswordInput(render_value=False),
+        help_text="Leave empty to keep the saved password.",
+    )
+
+    class Meta:
+        model = EmailAddress
+        fields = [
+            "address",
+            "display_name",
+            "from_address",
+            "signature",
+            "imap_host",
+            "imap_port",
+            "imap_use_tls",
+            "imap_username",
+            "imap_password",
+            "imap_mailbox",
+        ]
+
+    def clean_address(self):
+        address = self.cleaned_data["address"].strip().lower()
+        taken = EntryPoint.objects.filter(kind=EntryPoint.Kind.EMAIL_ADDRESS, external_id=address)
+        if self.instance.pk:
+            taken = taken.exclude(pk=self.instance.entry_point_id)
+        if taken.exists():
+            raise forms.ValidationError("This address is already an Entry Point.")
+        return address
+
+    def save(self, commit=True):
+        password = self.cleaned_data.get("imap_password")
+        if not password and self.instance.pk:
+            # An empty password field means "unchanged", never "erase".
+            self.instance.imap_password = EmailAddress.objects.get(pk=self.instance.pk).imap_password
+        return super().save(commit)
+
+
+@admin.register(EmailAddress)
+class EmailAddressAdmin(admin.ModelAdmin):
+    """Settings › Email addresses: the Email Channel's Entry Points."""
+
+    form = EmailAddressForm
+    list_display = ["address", "display_name", "forwarding_address", "delivery", "last_polled_at", "short_error"]
+    search_fields = ["address", "display_name"]
+    readonly_fields = ["forwarding_address", "created_by", "created_at", "last_polled_at", "last_error"]
+    fieldsets = [
+        (None, {"fields": ["address", "display_name", "from_address", "signature"]}),
+        (
+            "Forwarding",
+            {
+                "fields": ["forwarding_address"],
+                "description": "Forward the address's mail here; it arrives in the Email Channel's default Inbox.",
+            },
+        ),
+        (
+            "IMAP (instead of forwarding)",
+            {
+                "fields": [
+                    "imap_host",
+                    "imap_port",
+                    "imap_use_tls",
+                    "imap_username",
+                    "imap_password",
+                    "imap_mailbox",
+                    "last_polled_at",
+                    "last_error",
+                ]
+            },
+        ),
+        ("Added", {"fields": ["created_by", "created_at"]}),
+    ]
+
+    def get_readonly_fields(self, request, obj=None):
+        # Customers' identities and threads hang on the address: changing it is a new Entry Point.
+        return [*self.readonly_fields, "address"] if obj else self.readonly_fields
+
+    def get_fieldsets(self, request, obj=None):
+        return self.fieldsets if obj else [fieldset for fieldset in self.fieldsets if fieldset[0] != "Added"]
+
+    @admin.display(description="Delivery")
+    def delivery(self, email_address):
+        return "IMAP" if email_address.uses_imap else "Forwarding"
+
+    @admin.display(description="Problem")
+    def short_error(self, email_address):
+        return email_address.last_error.splitlines()[0][:120] if email_address.last_error else ""
+
+    def save_model(self, request, obj, form, change):
+        with transaction.atomic():
+            if not change:
+                obj.address = obj.address.strip().lower()
+                obj.entry_point = EntryPoint.objects.create(
+                    channel=Channel.objects.get_or_create(kind=Channel.Kind.EMAIL)[0],
+                    kind=EntryPoint.Kind.EMAIL_ADDRESS,
+                    display_name=obj.address,
+                    external_id=obj.address,
+                )
+                obj.created_by = request.user
+            super().save_model(request, obj, form, change)
+
+    def has_delete_permission(self, request, obj=None):
+        # The Entry Point keeps conversations; removing an address is a flow of its own.
+        return False
+
+
+@admin.register(InboundEmail)
+class InboundEmailAdmin(admin.ModelAdmin):
+    """Mail as received, before and after processing; failed mail can be retried."""
+
+    list_display = ["id", "received_at", "via", "email_address", "envelope_sender", "status", "attempts", "short_error"]
+    list_filter = ["status", "via"]
+    search_fields = ["message_id", "envelope_sender", "last_error"]
+    date_hierarchy = "received_at"
+    actions = ["retry"]
+    readonly_fields = [
+        "received_at",
+        "via",
+        "email_address",
+        "envelope_sender",
+        "envelope_recipients",
+        "message_id",
+        "status",
+        "attempts",
+        "processed_at",
+        "swept_at",
+        "last_error",
+        "imap_mailbox",
+        "imap_uidvalidity",
+        "imap_uid",
+        "raw_message",
+    ]
+    fields = readonly_fields
+
+    @admin.display(description="Problem or note")
+    def short_error(self, inbound_email):
+        return inbound_email.last_error.splitlines()[0][:120] if inbound_email.last_error else ""
+
+    @admin.display(description="Raw message")
+    def raw_message(self, inbound_email):
+        raw = bytes(inbound_email.raw)
+        text = raw[:RAW_SHOWN_BYTES].decode("utf-8", "replace")
+        if len(raw) > RAW_SHOWN_BYTES:
+            text += f"\n… ({len(raw) - RAW_SHOWN_BYTES} more bytes)"
+        return format_html("<pre class='webhook-body'>{}</pre>", text)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+    @admin.action(description="Retry selected failed mail", permissions=["view"])
+    def retry(self, request, queryset):
+        count = inbound.retry(queryset)
+        self.message_user(request, f"{count} message(s) queued to be processed again.", messages.SUCCESS)

@@ -1,0 +1,15 @@
+from django.apps import AppConfig
+
+
+class MailConfig(AppConfig):
+    name = "channels_app.mail"
+    label = "mail"
+    verbose_name = "Email"
+
+    def ready(self):
+        from conversations import senders
+
+        from . import webhook  # noqa: F401  (connects the anymail inbound signal)
+        from .sender import EmailSender
+
+        senders.register(EmailSender())
