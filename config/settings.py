@@ -45,6 +45,7 @@ CSRF_TRUSTED_ORIGINS = [origin for origin in env.list("CSRF_TRUSTED_ORIGINS", de
 SITE_URL = env_or("SITE_URL", "").rstrip("/")
 
 INSTALLED_APPS = [
+    "config.apps.ProjectConfig",
     "config.apps.SettingsAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -155,7 +156,8 @@ USE_TZ = True
 
 # --- Static and media -----------------------------------------------------
 STATIC_URL = "static/"
-STATIC_ROOT = VAR_DIR / "staticfiles"
+# `collectstatic` fills it; production refuses to pass `check --deploy` until it has.
+STATIC_ROOT = Path(env("STATIC_ROOT", default=str(VAR_DIR / "staticfiles")))
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(env("MEDIA_ROOT", default=str(VAR_DIR / "media")))
