@@ -4,7 +4,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.contrib.staticfiles.storage import ManifestFilesMixin
-from django.core.checks import Error, Tags, register
+from django.core.checks import Error, Tags, Warning, register
 from django.core.files.storage import storages
 
 
@@ -24,3 +24,32 @@ def static_files_collected(app_configs, **kwargs):
             id="support.E001",
         )
     ]
+
+
+@register()
+def sandbox_with_debug_off(app_configs, **kwargs):
+    """The sandbox plays Facebook Login and the Graph API: a demo server at most, never a real installation."""
+    if settings.META_SANDBOX and not settings.DEBUG:
+        return [
+            Warning(
+                "META_SANDBOX is on with DEBUG off: this installation serves a fake Facebook Login, "
+                "Graph API and customer simulator at /sandbox/meta/.",
+                hint="Fine for a demo server; a real installation sets META_SANDBOX=false and Meta credentials.",
+                id="support.W002",
+            )
+        ]
+    return []
+
+
+@register(deploy=True)
+def sandbox_in_production(app_configs, **kwargs):
+    if settings.META_SANDBOX:
+        return [
+            Error(
+                "META_SANDBOX is on: a production installation must not serve the fake Facebook Login, "
+                "Graph API and customer simulator.",
+                hint="Set META_SANDBOX=false (and META_SANDBOX_FORCE=false) and your Meta app's credentials.",
+                id="support.E002",
+            )
+        ]
+    return []

@@ -61,7 +61,6 @@ INSTALLED_APPS = [
     "inbox",
     "channels_app",
     "conversations",
-    "sandbox",
 ]
 
 MIDDLEWARE = [
@@ -224,9 +223,21 @@ if META_SANDBOX and not DEBUG and not META_SANDBOX_FORCE:
         "META_SANDBOX=true serves a fake Facebook Login and Graph API; it is refused "
         "with DEBUG off. Set META_SANDBOX_FORCE=true if you really mean it."
     )
+# Off, the sandbox is not installed at all: no models, no URLs, no code loaded.
+if META_SANDBOX:
+    INSTALLED_APPS.append("sandbox")
 META_APP_ID = env_or("META_APP_ID", "sandbox-app" if META_SANDBOX else "")
-META_APP_SECRET = env_or("META_APP_SECRET", "sandbox-app-secret" if META_SANDBOX else "")
-META_VERIFY_TOKEN = env_or("META_VERIFY_TOKEN", "sandbox-verify-token" if META_SANDBOX else "")
+# No public fallbacks: whoever knows the app secret can sign webhooks, even the
+# sandbox's. `scripts/make_env.py` writes random ones into .env.
+META_APP_SECRET = env_or("META_APP_SECRET", "")
+META_VERIFY_TOKEN = env_or("META_VERIFY_TOKEN", "")
+if META_SANDBOX and not (META_APP_SECRET and META_VERIFY_TOKEN):
+    raise ImproperlyConfigured(
+        "META_SANDBOX=true needs META_APP_SECRET and META_VERIFY_TOKEN (any long random strings; they sign "
+        "and verify the sandbox's webhooks). Add them to .env, e.g. with "
+        '`python -c "import secrets; print(secrets.token_urlsafe(32))"`, or remove .env and run `make run`, '
+        "which writes a fresh one."
+    )
 META_GRAPH_VERSION = env_or("META_GRAPH_VERSION", "v23.0")
 # With the sandbox these point at our own /sandbox/meta/ pages; SITE_URL (or
 # http://127.0.0.1:8000) is the base.

@@ -30,7 +30,6 @@ DEMO_INSTAGRAM = {
     "ig_user_id": "17841400000000001",
     "username": "acmeshoes",
     "name": "Acme Shoes",
-    "page_access_token": "sandbox-page-token-100000000000001",
 }
 
 
@@ -67,6 +66,7 @@ def seed_demo() -> None:
         entry_point=entry_point,
         added_by=users["admin@demo.test"],
         added_on=timezone.now(),
+        page_access_token=_demo_page_token(),
         **DEMO_INSTAGRAM,
     )
     PhoneNumber.objects.create(e164="+14155550100", label="US support line")
@@ -74,6 +74,16 @@ def seed_demo() -> None:
         from sandbox.demo import seed_conversations
 
         seed_conversations()
+
+
+def _demo_page_token() -> str:
+    # Only the sandbox's Graph API accepts (and issues) the demo Page's token;
+    # without the sandbox the sandbox app is not installed, so it is not imported.
+    if settings.META_SANDBOX:
+        from sandbox.demo_data import page_token
+
+        return page_token(DEMO_INSTAGRAM["page_id"])
+    return "demo-page-token-without-the-sandbox"  # noqa: S105 (no real Graph API accepts it)
 
 
 def totp_secret(user: User) -> str:
