@@ -10,6 +10,7 @@ import base64
 import hashlib
 import os
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
@@ -204,6 +205,19 @@ CELERY_TASK_ROUTES = {
     "channels_app.tasks.download_attachment": {"queue": "media"},
 }
 CELERY_TIMEZONE = "UTC"
+
+# --- Cache ----------------------------------------------------------------
+# Shared by every web process: allauth keeps its sign-in rate limits and its
+# "each TOTP code once" record here; a per-process cache would multiply both
+# by the number of processes. Redis when there is one (the broker's server, db
+# 1), else a table in the database (created by inbox's migration 0003).
+CACHE_URL = env_or("CACHE_URL", "") or env_or("REDIS_URL", "")
+if not CACHE_URL and CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    CACHE_URL = urlunsplit(urlsplit(CELERY_BROKER_URL)._replace(path="/1"))
+if CACHE_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}}
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "cache_table"}}
 
 # --- Secrets at rest ------------------------------------------------------
 FIELD_ENCRYPTION_KEY = env_or("FIELD_ENCRYPTION_KEY", "")
