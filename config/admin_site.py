@@ -3,7 +3,7 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect
 from django.urls import reverse
-from django.utils.http import urlencode
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 
 
 class SettingsSite(admin.AdminSite):
@@ -26,11 +26,17 @@ class SettingsSite(admin.AdminSite):
         return user.is_active and user.is_authenticated and user.is_settings_admin
 
     def login(self, request, extra_context=None):
+        next_url = request.GET.get("next", "")
+        # Only our own pages: ?next=https://evil.example would make us an open redirect.
+        if not url_has_allowed_host_and_scheme(
+            next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+        ):
+            next_url = reverse("admin:index")
         if request.user.is_authenticated:
             if not request.user.is_settings_admin:
                 raise PermissionDenied("Settings are for admins only.")
-            return redirect(request.GET.get("next") or reverse("admin:index"))
-        query = urlencode({"next": request.GET.get("next") or reverse("admin:index")})
+            return redirect(next_url)
+        query = urlencode({"next": next_url})
         return redirect(f"{reverse('account_login')}?{query}")
 
     def admin_view(self, view, cacheable=False):

@@ -10,6 +10,7 @@ import base64
 import hashlib
 import os
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
@@ -47,6 +48,7 @@ CSRF_TRUSTED_ORIGINS = [origin for origin in env.list("CSRF_TRUSTED_ORIGINS", de
 SITE_URL = env_or("SITE_URL", "").rstrip("/")
 
 INSTALLED_APPS = [
+    "config.apps.ProjectConfig",
     "config.apps.SettingsAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -65,7 +67,6 @@ INSTALLED_APPS = [
     "channels_app.mail",
     "channels_app.telephony",
     "conversations",
-    "sandbox",
 ]
 
 MIDDLEWARE = [
@@ -161,7 +162,8 @@ USE_TZ = True
 
 # --- Static and media -----------------------------------------------------
 STATIC_URL = "static/"
-STATIC_ROOT = VAR_DIR / "staticfiles"
+# `collectstatic` fills it; production refuses to pass `check --deploy` until it has.
+STATIC_ROOT = Path(env("STATIC_ROOT", default=str(VAR_DIR / "staticfiles")))
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(env("MEDIA_ROOT", default=str(VAR_DIR / "media")))
@@ -212,6 +214,19 @@ CELERY_TASK_ROUTES = {
 }
 CELERY_TIMEZONE = "UTC"
 
+# --- Cache ----------------------------------------------------------------
+# Shared by every web process: allauth keeps its sign-in rate limits and its
+# "each TOTP code once" record here; a per-process cache would multiply both
+# by the number of processes. Redis when there is one (the broker's server, db
+# 1), else a table in the database (created by inbox's migration 0003).
+CACHE_URL = env_or("CACHE_URL", "") or env_or("REDIS_URL", "")
+if not CACHE_URL and CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    CACHE_URL = urlunsplit(urlsplit(CELERY_BROKER_URL)._replace(path="/1"))
+if CACHE_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}}
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "cache_table"}}
+
 # --- Secrets at rest ------------------------------------------------------
 FIELD_ENCRYPTION_KEY = env_or("FIELD_ENCRYPTION_KEY", "")
 if not FIELD_ENCRYPTION_KEY:
@@ -232,9 +247,21 @@ if META_SANDBOX and not DEBUG and not META_SANDBOX_FORCE:
         "META_SANDBOX=true serves a fake Facebook Login and Graph API; it is refused "
         "with DEBUG off. Set META_SANDBOX_FORCE=true if you really mean it."
     )
+# Off, the sandbox is not installed at all: no models, no URLs, no code loaded.
+if META_SANDBOX:
+    INSTALLED_APPS.append("sandbox")
 META_APP_ID = env_or("META_APP_ID", "sandbox-app" if META_SANDBOX else "")
-META_APP_SECRET = env_or("META_APP_SECRET", "sandbox-app-secret" if META_SANDBOX else "")
-META_VERIFY_TOKEN = env_or("META_VERIFY_TOKEN", "sandbox-verify-token" if META_SANDBOX else "")
+# No public fallbacks: whoever knows the app secret can sign webhooks, even the
+# sandbox's. `scripts/make_env.py` writes random ones into .env.
+META_APP_SECRET = env_or("META_APP_SECRET", "")
+META_VERIFY_TOKEN = env_or("META_VERIFY_TOKEN", "")
+if META_SANDBOX and not (META_APP_SECRET and META_VERIFY_TOKEN):
+    raise ImproperlyConfigured(
+        "META_SANDBOX=true needs META_APP_SECRET and META_VERIFY_TOKEN (any long random strings; they sign "
+        "and verify the sandbox's webhooks). Add them to .env, e.g. with "
+        '`python -c "import secrets; print(secrets.token_urlsafe(32))"`, or remove .env and run `make run`, '
+        "which writes a fresh one."
+    )
 META_GRAPH_VERSION = env_or("META_GRAPH_VERSION", "v23.0")
 # With the sandbox these point at our own /sandbox/meta/ pages; SITE_URL (or
 # http://127.0.0.1:8000) is the base.

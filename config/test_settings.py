@@ -5,6 +5,7 @@ PostgreSQL and Redis); without them the suite uses SQLite and an in-memory broke
 """
 
 import os
+import time
 
 _TEST_ENV = {
     "ENV_FILE": "",
@@ -44,3 +45,7 @@ SECURE_HSTS_SECONDS = 0
 # Serve static files straight from the app folders (no collectstatic in tests).
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
+# With Redis the cache outlives the run and is shared by xdist workers: a prefix
+# per run (inherited by the processes a test starts) keeps sign-in rate limits
+# of one run from leaking into the next.
+CACHES["default"]["KEY_PREFIX"] = os.environ.setdefault("TEST_CACHE_KEY_PREFIX", f"test-{os.getpid()}-{time.time_ns()}")  # noqa: F405

@@ -1,7 +1,10 @@
+from allauth.account.decorators import reauthentication_required
 from allauth.account.models import EmailAddress
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.contrib.auth.admin import sensitive_post_parameters_m
 from django.contrib.auth.models import Group
+from django.utils.decorators import method_decorator
 
 from .forms import UserAddForm
 from .models import Inbox, InboxMembership, User
@@ -74,3 +77,32 @@ class UserAdmin(DjangoUserAdmin):
         if obj is not None and request.user.is_superuser:
             fieldsets = [*fieldsets, ("Product support staff", {"fields": ["is_superuser"]})]
         return fieldsets
+
+    # Superusers are the product's support staff: an admin who could edit one
+    # (set their password, then sign in as them) would raise themselves above admin.
+    def get_queryset(self, request):
+        users = super().get_queryset(request)
+        return users if request.user.is_superuser else users.filter(is_superuser=False)
+
+    def has_change_permission(self, request, obj=None):
+        if obj is not None and obj.is_superuser and not request.user.is_superuser:
+            return False
+        return super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        if obj is not None and obj.is_superuser and not request.user.is_superuser:
+            return False
+        return super().has_delete_permission(request, obj)
+
+    def get_readonly_fields(self, request, obj=None):
+        readonly = [*super().get_readonly_fields(request, obj)]
+        if not request.user.is_superuser:
+            readonly += ["is_superuser", "is_staff", "user_permissions", "groups"]
+        return readonly
+
+    # Setting someone's password lets you sign in as them: the acting admin
+    # proves it is still them (allauth's reauthentication: password or TOTP).
+    @sensitive_post_parameters_m
+    @method_decorator(reauthentication_required(allow_get=True))
+    def user_change_password(self, request, id, form_url=""):
+        return super().user_change_password(request, id, form_url)

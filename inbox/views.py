@@ -15,6 +15,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils._os import safe_join
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
 from channels_app.models import Channel
@@ -272,7 +273,13 @@ def availability(request):
     inboxes = list(listing.member_inboxes(request.user))
     if request.htmx:
         return render(request, "inbox/_availability.html", {"availability": _availability(request.user, inboxes)})
-    return redirect(request.POST.get("next") or "inbox:home")
+    next_url = request.POST.get("next", "")
+    # Only our own pages: an outside or javascript: next is an open redirect (or a 500).
+    if not url_has_allowed_host_and_scheme(
+        next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return redirect("inbox:home")
+    return redirect(next_url)
 
 
 @login_required

@@ -30,7 +30,6 @@ DEMO_INSTAGRAM = {
     "ig_user_id": "17841400000000001",
     "username": "acmeshoes",
     "name": "Acme Shoes",
-    "page_access_token": "sandbox-page-token-100000000000001",
 }
 
 
@@ -43,7 +42,13 @@ def seed(admin) -> None:
         display_name=f"@{DEMO_INSTAGRAM['username']}",
         external_id=DEMO_INSTAGRAM["ig_user_id"],
     )
-    InstagramAccount.objects.create(entry_point=entry_point, added_by=admin, added_on=timezone.now(), **DEMO_INSTAGRAM)
+    InstagramAccount.objects.create(
+        entry_point=entry_point,
+        added_by=admin,
+        added_on=timezone.now(),
+        page_access_token=demo_data.page_token(DEMO_INSTAGRAM["page_id"]),
+        **DEMO_INSTAGRAM,
+    )
     seed_conversations()
 
 

@@ -1,6 +1,7 @@
 """The sandbox's pretend Meta world: one Facebook user, their Pages and some customers."""
 
 from django.conf import settings
+from django.utils.crypto import salted_hmac
 
 from channels_app.meta import oauth
 
@@ -39,7 +40,9 @@ def customer(igsid):
 
 
 def page_token(page_id: str) -> str:
-    return f"sandbox-page-token-{page_id}"
+    """The Page access token the sandbox issues: signed with SECRET_KEY, so it can't be guessed from the Page id."""
+    signature = salted_hmac("sandbox.page_token", page_id, algorithm="sha256").hexdigest()[:32]
+    return f"sandbox-page-token-{page_id}-{signature}"
 
 
 def media_url(name: str) -> str:

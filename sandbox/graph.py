@@ -8,6 +8,7 @@ import uuid
 from django.conf import settings
 from django.db import transaction
 from django.http import JsonResponse
+from django.utils.crypto import constant_time_compare
 from django.views.decorators.csrf import csrf_exempt
 
 from . import demo_data, webhooks
@@ -109,11 +110,14 @@ def _page_json(page):
 
 def _page_for_token(page_id, token):
     """The Page state if `token` is that Page's valid token, else a Meta error response."""
+    # Only tokens the sandbox issued (signed, see demo_data.page_token): a guessed one is Meta's code 190.
     if page_id == "me":
-        page = next((p for p in demo_data.PAGES if demo_data.page_token(p["page_id"]) == token), None)
+        page = next(
+            (p for p in demo_data.PAGES if constant_time_compare(demo_data.page_token(p["page_id"]), token)), None
+        )
     else:
         page = demo_data.page(page_id)
-    if page is None or token != demo_data.page_token(page["page_id"]):
+    if page is None or not constant_time_compare(token, demo_data.page_token(page["page_id"])):
         return None, invalid_token()
     state, _ = SandboxPage.objects.get_or_create(page_id=page["page_id"])
     if state.token_expired:

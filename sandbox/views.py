@@ -7,6 +7,7 @@ from urllib.parse import urlencode, urlparse
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.db.models import Q
 from django.http import HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
@@ -76,8 +77,25 @@ def dialog(request, version):
     )
 
 
+def visible_accounts(user):
+    """The Instagram accounts whose threads `user` may play and read: those feeding one of their Inboxes.
+
+    An account feeds an Inbox through its Exception, else through its Channel's default
+    Inbox, or because one of its conversations is there. Admins see every account.
+    """
+    accounts = InstagramAccount.objects.exclude(status=InstagramAccount.Status.REMOVED)
+    if user.is_settings_admin:
+        return accounts
+    inbox_ids = list(user.memberships.values_list("inbox_id", flat=True))
+    return accounts.filter(
+        Q(entry_point__routing_exception__inbox_id__in=inbox_ids)
+        | Q(entry_point__routing_exception__isnull=True, entry_point__channel__default_inbox_id__in=inbox_ids)
+        | Q(entry_point__conversations__inbox_id__in=inbox_ids)
+    ).distinct()
+
+
 def _simulator_context(request):
-    accounts = list(InstagramAccount.objects.exclude(status=InstagramAccount.Status.REMOVED).order_by("page_name"))
+    accounts = list(visible_accounts(request.user).order_by("page_name"))
     ig_id = request.GET.get("account") or request.POST.get("account") or (accounts[0].ig_user_id if accounts else "")
     igsid = request.GET.get("customer") or request.POST.get("customer") or demo_data.CUSTOMERS[0]["igsid"]
     account = next((a for a in accounts if a.ig_user_id == ig_id), None)
@@ -237,9 +255,11 @@ def page_settings(request):
     return redirect(f"/sandbox/meta/customer/?{context['query']}")
 
 
+@login_required
 def last_sent_json(request):
-    """Small JSON view of what the sandbox sent (for tests and curious developers)."""
-    sends = SandboxSend.objects.order_by("-id")[:20]
+    """Small JSON view of what the sandbox sent to the user's accounts' customers (for tests and curious developers)."""
+    page_ids = visible_accounts(request.user).values_list("page_id", flat=True)
+    sends = SandboxSend.objects.filter(page_id__in=page_ids).order_by("-id")[:20]
     return HttpResponse(
         json.dumps([{"to": s.recipient_id, "kind": s.kind, "text": s.text, "mid": s.message_id} for s in sends]),
         content_type="application/json",

@@ -10,6 +10,9 @@ fernet_key = __import__("base64").urlsafe_b64encode(secrets.token_bytes(32)).dec
 filled = {
     "SECRET_KEY": secrets.token_urlsafe(50),
     "FIELD_ENCRYPTION_KEY": fernet_key,
+    # The sandbox signs and verifies its webhooks with these: never public defaults.
+    "META_APP_SECRET": secrets.token_urlsafe(32),
+    "META_VERIFY_TOKEN": secrets.token_urlsafe(32),
 }
 lines = []
 for line in from_path.read_text().splitlines():
@@ -18,4 +21,4 @@ for line in from_path.read_text().splitlines():
         line = f"{key}={filled[key]}"
     lines.append(line)
 to_path.write_text("\n".join(lines) + "\n")
-print(f"Wrote {to_path.name} with fresh SECRET_KEY and FIELD_ENCRYPTION_KEY.")
+print(f"Wrote {to_path.name} with a fresh {', '.join(filled)}.")

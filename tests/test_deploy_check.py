@@ -1,7 +1,14 @@
+import json
 import subprocess
 import sys
+import tempfile
+from pathlib import Path
 
 from tests.conftest import ROOT
+
+# As after `collectstatic`: check --deploy refuses a STATIC_ROOT without the manifest.
+COLLECTED_STATIC_ROOT = Path(tempfile.mkdtemp(prefix="deploy-check-static-"))
+(COLLECTED_STATIC_ROOT / "staticfiles.json").write_text(json.dumps({"paths": {}, "version": "1.1"}))
 
 PRODUCTION_ENV = {
     "ENV_FILE": "",
@@ -14,6 +21,7 @@ PRODUCTION_ENV = {
     "META_APP_SECRET": "app-secret",
     "META_VERIFY_TOKEN": "verify-token",
     "DATABASE_URL": "sqlite:////tmp/deploy-check.sqlite3",
+    "STATIC_ROOT": str(COLLECTED_STATIC_ROOT),
     "PATH": "/usr/bin:/bin",
 }
 

@@ -79,7 +79,8 @@ def _verify_subscription(request):
     if (
         params.get("hub.mode") == "subscribe"
         and settings.META_VERIFY_TOKEN
-        and hmac.compare_digest(params.get("hub.verify_token", ""), settings.META_VERIFY_TOKEN)
+        # Bytes: compare_digest refuses str with non-ASCII characters (a 500 for anyone).
+        and hmac.compare_digest(params.get("hub.verify_token", "").encode(), settings.META_VERIFY_TOKEN.encode())
     ):
         return HttpResponse(params.get("hub.challenge", ""), content_type="text/plain")
     logger.warning("Webhook verification refused: wrong mode or verify token")

@@ -7,7 +7,7 @@ import pytest
 from channels_app.meta.signature import signature_is_valid
 from sandbox import demo_data
 from sandbox.models import SandboxCode, SandboxPage, SandboxSend, SandboxToken
-from tests.factories import make_entry_point, make_instagram_account, make_user
+from tests.factories import make_admin, make_entry_point, make_instagram_account
 
 GRAPH = "/sandbox/meta/graph/v23.0"
 DIALOG = "/sandbox/meta/dialog/v23.0/dialog/oauth"
@@ -149,7 +149,7 @@ def test_profiles_and_pictures(client, db):
 
 
 def test_the_simulator_posts_a_signed_meta_shaped_webhook(client, db):
-    client.force_login(make_user())
+    client.force_login(make_admin())  # agents play only their inboxes' accounts (tests/security)
     make_instagram_account(make_entry_point(external_id="17841400000000002"), page_id="100000000000002")
 
     with mock.patch("sandbox.webhooks.requests.post") as post:
