@@ -237,6 +237,9 @@ META_LOGIN_URL = env_or(
 ).rstrip("/")
 META_HTTP_TIMEOUT = env.float("META_HTTP_TIMEOUT", default=10.0)
 META_WEBHOOK_MAX_BYTES = env.int("META_WEBHOOK_MAX_BYTES", default=1_048_576)
+# Meta's deliveries nest about 8 deep; deeper bodies are refused before json.loads
+# (which recurses) and before storing (the admin page renders the body recursively).
+META_WEBHOOK_MAX_DEPTH = env.int("META_WEBHOOK_MAX_DEPTH", default=64)
 
 INSTAGRAM_SEND_LIMIT = env.int("INSTAGRAM_SEND_LIMIT", default=200)
 INSTAGRAM_SEND_WINDOW_SECONDS = env.int("INSTAGRAM_SEND_WINDOW_SECONDS", default=300)
