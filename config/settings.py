@@ -198,9 +198,13 @@ CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # Calls to Meta's CDN and profile API can be slow or failing for minutes; they
 # get their own queue so they never hold up webhook processing and sends.
+# CELERY_QUEUE_PREFIX keeps processes that share one Redis (test runs, CI jobs)
+# from taking each other's tasks; workers then consume the prefixed names.
+CELERY_QUEUE_PREFIX = env_or("CELERY_QUEUE_PREFIX", "")
+CELERY_TASK_DEFAULT_QUEUE = f"{CELERY_QUEUE_PREFIX}celery"
 CELERY_TASK_ROUTES = {
-    "channels_app.tasks.fetch_customer_profile": {"queue": "media"},
-    "channels_app.tasks.download_attachment": {"queue": "media"},
+    "channels_app.tasks.fetch_customer_profile": {"queue": f"{CELERY_QUEUE_PREFIX}media"},
+    "channels_app.tasks.download_attachment": {"queue": f"{CELERY_QUEUE_PREFIX}media"},
 }
 CELERY_TIMEZONE = "UTC"
 

@@ -13,7 +13,7 @@ import pytest
 from channels_app.models import Channel, InstagramAccount
 from inbox.demo import current_totp_code, seed_demo
 from inbox.models import User
-from tests.conftest import start_worker, stop_process
+from tests.conftest import purge_queues, start_worker, stop_process
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 CHROMIUM_ARGS = [
@@ -38,9 +38,7 @@ def sandbox_app(services, live_server, settings, tmp_path):
     for kind in Channel.Kind.values:
         Channel.objects.get_or_create(kind=kind)
     seed_demo()
-    from config.celery import app
-
-    app.control.purge()
+    purge_queues()
     worker = start_worker(
         tmp_path / "worker.log", {f"TEST_{key}": value for key, value in urls.items()}, pool="threads", concurrency=4
     )
