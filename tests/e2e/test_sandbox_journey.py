@@ -119,7 +119,12 @@ def test_the_whole_instagram_journey_in_the_sandbox(sandbox_app, browser):
 
     # A customer writes from the simulator.
     simulator = admin
-    simulator.goto(f"{base}/sandbox/meta/customer/?account=17841400000000002&customer=5100000000000004")
+    # Pick the account by value, not by being the first option: seed_demo's @acmeshoes is connected too.
+    simulator.goto(f"{base}/sandbox/meta/customer/?customer=5100000000000004")
+    simulator.select_option("select[name=account]", value="17841400000000002")
+    simulator.wait_for_url(re.compile(r".*account=17841400000000002.*"))
+    expect(simulator.locator("select[name=account]")).to_have_value("17841400000000002")
+    expect(simulator.locator("select[name=customer]")).to_have_value("5100000000000004")
     simulator.fill("#customer-text", "Hi, where is my order?")
     simulator.click("#customer-send")
 
