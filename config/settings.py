@@ -208,9 +208,13 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = BEAT_SCHEDULE
 # Calls to Meta's CDN and profile API can be slow or failing for minutes; they
 # get their own queue so they never hold up webhook processing and sends.
+# CELERY_QUEUE_PREFIX keeps processes that share one Redis (test runs, CI jobs)
+# from taking each other's tasks; workers then consume the prefixed names.
+CELERY_QUEUE_PREFIX = env_or("CELERY_QUEUE_PREFIX", "")
+CELERY_TASK_DEFAULT_QUEUE = f"{CELERY_QUEUE_PREFIX}celery"
 CELERY_TASK_ROUTES = {
-    "channels_app.tasks.fetch_customer_profile": {"queue": "media"},
-    "channels_app.tasks.download_attachment": {"queue": "media"},
+    "channels_app.tasks.fetch_customer_profile": {"queue": f"{CELERY_QUEUE_PREFIX}media"},
+    "channels_app.tasks.download_attachment": {"queue": f"{CELERY_QUEUE_PREFIX}media"},
 }
 CELERY_TIMEZONE = "UTC"
 
@@ -284,6 +288,9 @@ META_MEDIA_HOSTS = [host.strip().lower() for host in env.list("META_MEDIA_HOSTS"
     "whatsapp.net",
 ]
 META_WEBHOOK_MAX_BYTES = env.int("META_WEBHOOK_MAX_BYTES", default=1_048_576)
+# Meta's deliveries nest about 8 deep; deeper bodies are refused before json.loads
+# (which recurses) and before storing (the admin page renders the body recursively).
+META_WEBHOOK_MAX_DEPTH = env.int("META_WEBHOOK_MAX_DEPTH", default=64)
 
 INSTAGRAM_SEND_LIMIT = env.int("INSTAGRAM_SEND_LIMIT", default=200)
 INSTAGRAM_SEND_WINDOW_SECONDS = env.int("INSTAGRAM_SEND_WINDOW_SECONDS", default=300)

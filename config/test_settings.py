@@ -5,6 +5,7 @@ PostgreSQL and Redis); without them the suite uses SQLite and an in-memory broke
 """
 
 import os
+import secrets
 import time
 
 _TEST_ENV = {
@@ -25,6 +26,10 @@ _TEST_ENV = {
     "ALLOWED_HOSTS": "*",
     "CELERY_BROKER_URL": os.environ.get("CELERY_BROKER_URL") or "memory://",
     "LOG_LEVEL": "WARNING",
+    # Queues of this test process alone: earlier runs, other test processes (xdist,
+    # other CI jobs) and dev workers on the same Redis never take or leave its tasks.
+    # The processes a test starts get the same names through TEST_CELERY_QUEUE_PREFIX.
+    "CELERY_QUEUE_PREFIX": os.environ.get("TEST_CELERY_QUEUE_PREFIX") or f"test-{os.getpid()}-{secrets.token_hex(4)}.",
 }
 # Processes a test starts (a Celery worker beside a live server) pass the live
 # server's address as TEST_SITE_URL, TEST_META_GRAPH_URL and TEST_META_LOGIN_URL.

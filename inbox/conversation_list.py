@@ -175,21 +175,34 @@ class Changes:
     conversation_ids: set[int]
 
 
-def changes_since(cursor: datetime, inbox_ids, shown_ids=()) -> Changes | None:
+def changes_since(cursor: datetime, inbox_ids, shown_ids=(), visible_inbox_ids=None) -> Changes | None:
     """What changed after the cursor in these Inboxes, or among conversations on screen.
 
     Conversations on screen are included so that one moved out of the agent's
-    inboxes disappears too. One indexed query; None when nothing changed.
+    inboxes disappears too. Only those still in `visible_inbox_ids` (the agent's
+    Inboxes) are looked at; any other shown id counts as gone without reading its
+    `updated_at`, so polling with other inboxes' ids reveals nothing about them.
     """
+    shown_ids = set(shown_ids)
+    visible_shown = set()
+    if shown_ids:
+        visible_ids = inbox_ids if visible_inbox_ids is None else visible_inbox_ids
+        visible_shown = set(
+            Conversation.objects.filter(pk__in=shown_ids, inbox_id__in=visible_ids).values_list("pk", flat=True)
+        )
     rows = list(
         Conversation.objects.filter(updated_at__gt=cursor)
-        .filter(Q(inbox_id__in=inbox_ids) | Q(pk__in=list(shown_ids)))
+        .filter(Q(inbox_id__in=inbox_ids) | Q(pk__in=visible_shown))
         .order_by("updated_at")
         .values_list("pk", "updated_at")[:500]
     )
-    if not rows:
+    gone = shown_ids - visible_shown
+    if not rows and not gone:
         return None
-    return Changes(cursor=max(updated_at for _, updated_at in rows), conversation_ids={pk for pk, _ in rows})
+    return Changes(
+        cursor=max((updated_at for _, updated_at in rows), default=cursor),
+        conversation_ids={pk for pk, _ in rows} | gone,
+    )
 
 
 def member_inboxes(user):

@@ -114,9 +114,8 @@ def conversation_detail(request, pk):
 def conversation_items_view(request, pk):
     """Items of a conversation: an older one of the customer's, or earlier ones of this one."""
     conversation = listing.get_visible_conversation(request.user, pk)
-    try:
-        before = int(request.GET.get("before") or 0) or None
-    except ValueError:
+    before = _record_id(request.GET.get("before"))
+    if request.GET.get("before") and before is None:
         return HttpResponseBadRequest("before must be an item id")
     return render(
         request,
@@ -282,6 +281,18 @@ def availability(request):
     return redirect(next_url)
 
 
+def _record_id(value) -> int | None:
+    """A primary key from a query parameter, or None when it cannot be one.
+
+    Bounded so PostgreSQL's bigint never overflows (a 500) on ids from a URL.
+    """
+    value = (value or "").strip()
+    if not value.isascii() or not value.isdigit():
+        return None
+    pk = int(value)
+    return pk if 0 < pk < 2**63 else None
+
+
 @login_required
 @require_GET
 def changes(request):
@@ -292,14 +303,14 @@ def changes(request):
         return HttpResponseBadRequest("since must be an ISO 8601 timestamp")
     if cursor.tzinfo is None:
         return HttpResponseBadRequest("since must include a time zone")
-    shown = [int(pk) for pk in request.GET.get("shown", "").split(",") if pk.isdigit()][:100]
+    shown = [pk for pk in map(_record_id, request.GET.get("shown", "").split(",")) if pk is not None][:100]
     inbox_ids, query = _list_state(request)
-    found = listing.changes_since(cursor, query.scope(inbox_ids), shown)
+    found = listing.changes_since(cursor, query.scope(inbox_ids), shown, visible_inbox_ids=inbox_ids)
     if found is None:
         return HttpResponse(status=204)
-    open_id = request.GET.get("open", "")
+    open_id = _record_id(request.GET.get("open", ""))
     open_conversation = None
-    open_changed = open_id.isdigit() and int(open_id) in found.conversation_ids
+    open_changed = open_id is not None and open_id in found.conversation_ids
     if open_changed:
         open_conversation = (
             listing.visible_conversations(request.user)
@@ -308,7 +319,7 @@ def changes(request):
             .first()
         )
     context = _list_context(request, inbox_ids, query, open_conversation)
-    context.update(cursor=found.cursor.isoformat(), open_id=open_id, open_changed=open_changed)
+    context.update(cursor=found.cursor.isoformat(), open_id=open_id or "", open_changed=open_changed)
     if open_conversation is not None:
         context.update(_conversation_context(request, open_conversation, query=query))
     return render(request, "inbox/_changes.html", context)

@@ -46,6 +46,22 @@ def pytest_sessionstart(session):
         )
 
 
+def pytest_sessionfinish(session):
+    """Delete this run's queues (their names are unique to it) so Redis does not collect them."""
+    if not settings.configured or not settings.CELERY_BROKER_URL.startswith("redis://"):
+        return
+    if not services_status()["redis"]:
+        return
+    from config.celery import app
+
+    with app.connection_for_write() as connection:
+        channel = connection.default_channel
+        for name in worker_queues():
+            channel.queue_purge(name)
+            # kombu's Redis transport keeps each queue's bindings under these keys.
+            channel.client.delete(f"_kombu.binding.{name}", f"_kombu.binding_permanent.{name}")
+
+
 @pytest.fixture
 def services():
     """Skip (or, with REQUIRE_SERVICES=1, fail) a test that needs PostgreSQL and Redis."""
@@ -79,28 +95,63 @@ def worker_env(extra=None):
             f"{database.get('PORT') or 5432}/{database['NAME']}"
         ),
         CELERY_BROKER_URL=settings.CELERY_BROKER_URL,
+        TEST_CELERY_QUEUE_PREFIX=settings.CELERY_QUEUE_PREFIX,
         PYTHONPATH=str(ROOT),
     )
     env.update(extra or {})
     return env
 
 
+def worker_queues():
+    """This test process's own queues (see CELERY_QUEUE_PREFIX in config/test_settings.py)."""
+    routed = {route["queue"] for route in settings.CELERY_TASK_ROUTES.values()}
+    return sorted({settings.CELERY_TASK_DEFAULT_QUEUE} | routed)
+
+
+def purge_queues():
+    """Drop tasks an earlier test left in this process's queues."""
+    from config.celery import app
+
+    with app.connection_for_write() as connection:
+        for name in worker_queues():
+            connection.default_channel.queue_purge(name)
+
+
+# Workers a test started; any still running after the test are stopped, so a
+# test that fails half-way cannot leave a worker taking the next test's tasks.
+_started_workers = []
+
+WORKER_START_TIMEOUT = 90  # seconds: importing Django and Celery on a loaded CI machine
+
+
 def start_worker(log_path, extra_env=None, pool="solo", concurrency=1):
-    """Start a real `celery worker` (both queues) on the test database and broker; returns once it is ready."""
+    """Start a real `celery worker` on this test process's queues, database and broker.
+
+    Returns once the worker has logged that it is ready (it consumes from then on)."""
     log_path.touch()
-    ready_before = log_path.read_text().count("ready.")
-    command = [sys.executable, "-m", "celery", "-A", "config", "worker", "--queues=celery,media", f"--pool={pool}"]
-    command += [f"--concurrency={concurrency}", "--loglevel=INFO", "--without-gossip", "--without-mingle"]
-    command += ["--hostname", f"test-{os.getpid()}-{time.monotonic_ns()}@%h"]
+    ready_before = log_path.read_text().count(" ready.")
+    command = [sys.executable, "-m", "celery", "-A", "config", "worker", f"--queues={','.join(worker_queues())}"]
+    command += [f"--pool={pool}", f"--concurrency={concurrency}", "--loglevel=INFO", "--without-gossip"]
+    command += ["--without-mingle", "--hostname", f"test-{os.getpid()}-{time.monotonic_ns()}@%h"]
     with log_path.open("a") as log:
         process = subprocess.Popen(command, cwd=ROOT, env=worker_env(extra_env), stdout=log, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 30
-    while log_path.read_text().count("ready.") <= ready_before:
+    _started_workers.append(process)
+    deadline = time.monotonic() + WORKER_START_TIMEOUT
+    while log_path.read_text().count(" ready.") <= ready_before:
         if process.poll() is not None or time.monotonic() > deadline:
             process.kill()
-            pytest.fail(f"Celery worker did not start:\n{log_path.read_text()}")
+            pytest.fail(f"Celery worker did not start within {WORKER_START_TIMEOUT} s:\n{log_path.read_text()}")
         time.sleep(0.2)
     return process
+
+
+@pytest.fixture(autouse=True)
+def _stop_leftover_workers():
+    yield
+    while _started_workers:
+        process = _started_workers.pop()
+        if process.poll() is None:
+            stop_process(process)
 
 
 def stop_process(process):
@@ -114,9 +165,7 @@ def stop_process(process):
 @pytest.fixture
 def celery_worker_process(services, transactional_db, tmp_path):
     """A real `celery worker` process on Redis and the test database."""
-    from config.celery import app
-
-    app.control.purge()
+    purge_queues()
     process = start_worker(tmp_path / "worker.log")
     yield process
     stop_process(process)

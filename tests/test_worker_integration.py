@@ -21,7 +21,7 @@ def test_a_task_enqueued_on_commit_runs_in_a_real_worker_and_changes_the_databas
         conversation.refresh_from_db()
         return conversation.assignee_id == agent.pk
 
-    wait_for(assigned, message="the worker to assign the conversation")
+    wait_for(assigned, timeout=60, message="the worker to assign the conversation")
 
 
 def test_a_webhook_posted_to_the_app_becomes_a_conversation_through_a_real_worker(celery_worker_process, client):
@@ -37,6 +37,7 @@ def test_a_webhook_posted_to_the_app_becomes_a_conversation_through_a_real_worke
     assert response.status_code == 200
     conversation = wait_for(
         lambda: Conversation.objects.filter(items__text="Hi, where is my order?").first(),
+        timeout=60,
         message="the worker to create the conversation",
     )
     assert conversation.inbox.name == "Instagram"

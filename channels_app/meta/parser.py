@@ -16,6 +16,10 @@ class PayloadError(ValueError):
     """The delivery as a whole is not something Meta sends."""
 
 
+class MalformedEvent(ValueError):
+    """One entry or messaging event is not shaped as Meta sends it; the others still count."""
+
+
 @dataclass(frozen=True)
 class InboundAttachment:
     kind: str
@@ -140,8 +144,11 @@ def _str(value) -> str:
 
 
 def _attachments(message: dict) -> tuple[InboundAttachment, ...]:
+    attachments = message.get("attachments") or []
+    if not isinstance(attachments, list):
+        raise MalformedEvent("attachments is not a list.")
     found = []
-    for attachment in message.get("attachments") or []:
+    for attachment in attachments:
         if not isinstance(attachment, dict):
             continue
         payload = attachment.get("payload") if isinstance(attachment.get("payload"), dict) else {}
@@ -159,16 +166,31 @@ def parse_delivery(payload) -> Delivery:
     entries = payload.get("entry")
     if not isinstance(entries, list):
         raise PayloadError("The body has no entry list.")
-    return Delivery(object=obj, entries=tuple(parse_entry(entry) for entry in entries))
+    return Delivery(object=obj, entries=tuple(_entry_or_note(entry) for entry in entries))
+
+
+def _entry_or_note(entry) -> Entry:
+    """Parse one entry; a shape no rule foresaw becomes a note, not a lost delivery."""
+    try:
+        return parse_entry(entry)
+    except Exception as error:
+        account_id = _str(entry.get("id")) if isinstance(entry, dict) else ""
+        return Entry(account_id, (), (IgnoredEvent(account_id, "entry", f"Entry could not be read: {error!r}"),))
 
 
 def parse_entry(entry) -> Entry:
+    """One `entry[]` item. Each messaging event is parsed on its own: a malformed one
+    is kept as an IgnoredEvent with its reason and the others are still applied."""
     if not isinstance(entry, dict):
         return Entry("", (), (IgnoredEvent("", "entry", "Entry is not an object."),))
     account_id = _str(entry.get("id"))
     events, ignored = [], []
-    for item in entry.get("messaging") or []:
-        parsed = parse_messaging(account_id, item)
+    messaging = entry.get("messaging") or []
+    if not isinstance(messaging, list):
+        ignored.append(IgnoredEvent(account_id, "entry", f"messaging is a {type(messaging).__name__}, not a list."))
+        messaging = []
+    for item in messaging:
+        parsed = _event_or_note(account_id, item)
         (ignored if isinstance(parsed, IgnoredEvent) else events).append(parsed)
     for kind in ("standby", "changes"):
         if entry.get(kind):
@@ -176,6 +198,16 @@ def parse_entry(entry) -> Entry:
                 IgnoredEvent(account_id, kind, f"{kind} events are not used (the app is the only receiver).")
             )
     return Entry(account_id, tuple(events), tuple(ignored))
+
+
+def _event_or_note(account_id: str, item) -> Event | IgnoredEvent:
+    try:
+        return parse_messaging(account_id, item)
+    except MalformedEvent as error:
+        return IgnoredEvent(account_id, "invalid", str(error), item if isinstance(item, dict) else {})
+    except Exception as error:
+        reason = f"Messaging item could not be read: {error!r}"
+        return IgnoredEvent(account_id, "invalid", reason, item if isinstance(item, dict) else {})
 
 
 def parse_messaging(account_id: str, item) -> Event | IgnoredEvent:

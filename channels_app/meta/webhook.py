@@ -1,6 +1,7 @@
 import hmac
 import json
 import logging
+import re
 from functools import partial
 
 from django.conf import settings
@@ -40,6 +41,9 @@ def meta_webhook(request):
     if not signature_is_valid(body, request.headers.get("X-Hub-Signature-256"), settings.META_APP_SECRET):
         logger.warning("Webhook refused: missing or wrong X-Hub-Signature-256")
         return HttpResponseForbidden("Invalid signature.", content_type="text/plain")
+    if _nested_deeper_than(body, settings.META_WEBHOOK_MAX_DEPTH):
+        logger.warning("Webhook refused: JSON nested deeper than %d", settings.META_WEBHOOK_MAX_DEPTH)
+        return HttpResponseBadRequest("Body is nested too deep.", content_type="text/plain")
     try:
         text = body.decode()
         payload = json.loads(text)
@@ -67,6 +71,31 @@ def _declared_length(request) -> int | None:
         return int(request.META.get("CONTENT_LENGTH") or 0)
     except ValueError:
         return None
+
+
+# A JSON string (skipped whole, escapes included; an unterminated one runs to the
+# end so the scan stays linear) or one bracket.
+_STRING_OR_BRACKET = re.compile(rb'"(?:[^"\\]|\\.)*+(?:"|\Z)|[\[\]{}]', re.DOTALL)
+
+
+def _nested_deeper_than(body: bytes, limit: int) -> bool:
+    """Whether the JSON in body opens more than `limit` arrays/objects inside each other.
+
+    Counted without parsing, so it cannot hit the recursion limit; brackets inside
+    strings do not count. Invalid JSON may give any answer: json.loads refuses it next.
+    """
+    if body.count(b"[") + body.count(b"{") <= limit:
+        return False
+    depth = 0
+    for match in _STRING_OR_BRACKET.finditer(body):
+        token = match.group()
+        if token in (b"[", b"{"):
+            depth += 1
+            if depth > limit:
+                return True
+        elif token in (b"]", b"}"):
+            depth -= 1
+    return False
 
 
 def _too_large(size):

@@ -14,7 +14,7 @@ from channels_app.meta.models import InstagramAccount
 from channels_app.models import Channel
 from inbox.demo import current_totp_code, seed_demo
 from inbox.models import User
-from tests.conftest import start_worker, stop_process
+from tests.conftest import purge_queues, start_worker, stop_process
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 CHROMIUM_ARGS = [
@@ -39,9 +39,7 @@ def sandbox_app(services, live_server, settings, tmp_path):
     for kind in Channel.Kind.values:
         Channel.objects.get_or_create(kind=kind)
     seed_demo()
-    from config.celery import app
-
-    app.control.purge()
+    purge_queues()
     worker = start_worker(
         tmp_path / "worker.log", {f"TEST_{key}": value for key, value in urls.items()}, pool="threads", concurrency=4
     )
@@ -122,7 +120,12 @@ def test_the_whole_instagram_journey_in_the_sandbox(sandbox_app, browser):
 
     # A customer writes from the simulator.
     simulator = admin
-    simulator.goto(f"{base}/sandbox/meta/customer/?account=17841400000000002&customer=5100000000000004")
+    # Pick the account by value, not by being the first option: seed_demo's @acmeshoes is connected too.
+    simulator.goto(f"{base}/sandbox/meta/customer/?customer=5100000000000004")
+    simulator.select_option("select[name=account]", value="17841400000000002")
+    simulator.wait_for_url(re.compile(r".*account=17841400000000002.*"))
+    expect(simulator.locator("select[name=account]")).to_have_value("17841400000000002")
+    expect(simulator.locator("select[name=customer]")).to_have_value("5100000000000004")
     simulator.fill("#customer-text", "Hi, where is my order?")
     simulator.click("#customer-send")
 

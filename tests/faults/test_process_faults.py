@@ -2,6 +2,7 @@
 
 import json
 import signal
+import socket
 import subprocess
 import sys
 from datetime import timedelta
@@ -12,8 +13,9 @@ from django.utils import timezone
 
 from channels_app.meta import processing as webhooks
 from channels_app.meta.models import WebhookEvent
+from channels_app.models import EntryPoint
 from conversations.models import TimelineItem
-from tests.conftest import ROOT, start_worker, stop_process, wait_for, worker_env
+from tests.conftest import ROOT, purge_queues, start_worker, stop_process, wait_for, worker_env
 from tests.factories import make_entry_point, make_inbox, make_instagram_account
 from tests.meta_payloads import IG_ACCOUNT_ID, post_webhook
 
@@ -44,9 +46,7 @@ def burst(count, start=0):
 
 @pytest.fixture
 def account(services, transactional_db):
-    from config.celery import app
-
-    app.control.purge()
+    purge_queues()
     make_inbox("Instagram", default=True)
     return make_instagram_account(make_entry_point(external_id=IG_ACCOUNT_ID))
 
@@ -56,7 +56,7 @@ def test_a_worker_killed_mid_burst_loses_nothing_and_duplicates_nothing(account,
     worker = start_worker(log)
     for payload in burst(150):
         assert post_webhook(client, payload).status_code == 200
-    wait_for(lambda: TimelineItem.objects.count() >= 20, message="the worker to start on the burst")
+    wait_for(lambda: TimelineItem.objects.count() >= 20, timeout=60, message="the worker to start on the burst")
 
     worker.send_signal(signal.SIGKILL)  # no warm shutdown, no acknowledgement of the task in hand
     worker.wait()
@@ -81,15 +81,16 @@ def test_a_worker_killed_mid_burst_loses_nothing_and_duplicates_nothing(account,
 
 def test_deliveries_during_a_broker_outage_are_acknowledged_stored_and_processed_later(account, tmp_path):
     dead_broker = {"CELERY_BROKER_URL": "redis://127.0.0.1:1/0"}
+    address = f"127.0.0.1:{_free_port()}"  # not a fixed port: another test run may be using it
     server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "config.wsgi", "-b", "127.0.0.1:8391", "-w", "2", "--log-level", "warning"],
+        [sys.executable, "-m", "gunicorn", "config.wsgi", "-b", address, "-w", "2", "--log-level", "warning"],
         cwd=ROOT,
         env=worker_env(dead_broker),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
     try:
-        wait_for(lambda: _up("http://127.0.0.1:8391/webhooks/meta/"), message="gunicorn to start")
+        wait_for(lambda: _up(f"http://{address}/webhooks/meta/"), timeout=60, message="gunicorn to start")
         from channels_app.meta.signature import sign
 
         statuses = []
@@ -97,7 +98,7 @@ def test_deliveries_during_a_broker_outage_are_acknowledged_stored_and_processed
             body = json.dumps(payload).encode()
             statuses.append(
                 requests.post(
-                    "http://127.0.0.1:8391/webhooks/meta/",
+                    f"http://{address}/webhooks/meta/",
                     data=body,
                     timeout=10,
                     headers={"Content-Type": "application/json", "X-Hub-Signature-256": sign(body, "test-app-secret")},
@@ -114,10 +115,16 @@ def test_deliveries_during_a_broker_outage_are_acknowledged_stored_and_processed
     try:
         WebhookEvent.objects.update(received_at=timezone.now() - timedelta(minutes=2))
         webhooks.sweep_unprocessed()
-        wait_for(lambda: TimelineItem.objects.count() == 20, timeout=30, message="the swept deliveries")
+        wait_for(lambda: TimelineItem.objects.count() == 20, timeout=60, message="the swept deliveries")
     finally:
         stop_process(worker)
     assert set(WebhookEvent.objects.values_list("status", flat=True)) == {"processed"}
+
+
+def _free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 def _up(url):
@@ -164,7 +171,7 @@ def test_a_worker_killed_after_meta_accepted_a_send_does_not_send_it_twice(accou
     worker = start_worker(log, {"TEST_META_GRAPH_URL": graph})
     try:
         send_reply(conversation, make_user(), "Your refund is on its way")  # enqueues the drainer on commit
-        assert arrived.wait(20), log.read_text()
+        assert arrived.wait(60), log.read_text()
         worker.send_signal(signal.SIGKILL)
         worker.wait()
         answered.set()
@@ -194,10 +201,12 @@ def test_a_worker_killed_after_meta_accepted_a_send_does_not_send_it_twice(accou
         worker = start_worker(log, {"TEST_META_GRAPH_URL": graph})
         # The dead drainer's lease and the in-doubt grace period would run out by themselves
         # (60 s, 2 minutes); skip the wait.
-        account.__class__.objects.update(drain_lease_until=timezone.now() - timedelta(seconds=1))
+        EntryPoint.objects.update(drain_lease_until=timezone.now() - timedelta(seconds=1))
         OutboundMessage.objects.update(next_attempt_at=timezone.now())
         current_app.send_task("conversations.tasks.drain_entry_point", args=[account.entry_point_id])
-        wait_for(lambda: OutboundMessage.objects.get().status == "sent", message="the drainer to record the send")
+        wait_for(
+            lambda: OutboundMessage.objects.get().status == "sent", timeout=60, message="the drainer to record the send"
+        )
     finally:
         stop_process(worker)
         fake.shutdown()
