@@ -5,15 +5,14 @@ from zoneinfo import available_timezones
 
 from django import forms
 from django.contrib import admin
-from django.core.exceptions import ValidationError
+from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, Q
 from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.html import format_html_join
 
-from inbox.models import Inbox, User
-
-from .models import BusinessHours, BusinessHoursInterval, Holiday, Rule, SlaReport, Weekday
+from .models import BusinessHours, BusinessHoursInterval, Conversation, Holiday, Rule, SlaReport, Weekday
 from .sla import clock, report
 
 MIDNIGHT = datetime.time(0, 0)
@@ -215,9 +214,9 @@ class RuleAdmin(admin.ModelAdmin):
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name in ("inbox", "move_to_inbox"):
-            kwargs["queryset"] = Inbox.objects.order_by("name")
+            kwargs["queryset"] = db_field.related_model.objects.order_by("name")
         if db_field.name == "assign_to":
-            kwargs["queryset"] = User.objects.filter(is_active=True).order_by("first_name", "email")
+            kwargs["queryset"] = get_user_model().objects.filter(is_active=True).order_by("first_name", "email")
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     @admin.display(description="When")
@@ -280,7 +279,12 @@ class ReportFilterForm(forms.Form):
         initial=14,
         required=False,
     )
-    inbox = forms.ModelChoiceField(queryset=Inbox.objects.order_by("name"), required=False, empty_label="All inboxes")
+    inbox = forms.ModelChoiceField(
+        # The Inbox model, through the conversation's relation: the core does not import the agents' app.
+        queryset=Conversation._meta.get_field("inbox").related_model.objects.order_by("name"),
+        required=False,
+        empty_label="All inboxes",
+    )
 
 
 @admin.register(SlaReport)
@@ -298,8 +302,6 @@ class SlaReportAdmin(admin.ModelAdmin):
 
     def changelist_view(self, request, extra_context=None):
         if not self.has_view_or_change_permission(request):
-            from django.core.exceptions import PermissionDenied
-
             raise PermissionDenied
         form = ReportFilterForm(request.GET or None)
         days, inbox = 14, None

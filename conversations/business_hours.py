@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from . import outbound, services
 from .models import BusinessHours, Conversation, TimelineItem
-from .sla.schedule import is_open
+from .schedule import is_open
 
 logger = logging.getLogger(__name__)
 

@@ -3,11 +3,11 @@
 import logging
 from dataclasses import dataclass
 
+from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import Count, F, Q
 
 from channels_app.models import EntryPoint
-from inbox.models import AgentAvailability, Inbox, User
 
 from .models import Conversation
 
@@ -16,7 +16,7 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Route:
-    inbox: Inbox | None
+    inbox: object | None  # an inbox.Inbox
     reason: str = ""
 
     @property
@@ -73,14 +73,20 @@ def route_unrouted_conversations(entry_points=None) -> int:
     return routed
 
 
-def available_agents(inbox: Inbox, channel):
+# inbox.AgentAvailability.Status.AVAILABLE: the core reads availability through the
+# user's relation and does not import the agents' app.
+AVAILABLE = "available"
+
+
+def available_agents(inbox, channel):
     """Members of the inbox available in the channel with room left, least busy first."""
     return (
-        User.objects.filter(
+        get_user_model()
+        .objects.filter(
             is_active=True,
             memberships__inbox=inbox,
             availabilities__channel=channel,
-            availabilities__status=AgentAvailability.Status.AVAILABLE,
+            availabilities__status=AVAILABLE,
         )
         .annotate(
             open_count=Count(
@@ -94,11 +100,11 @@ def available_agents(inbox: Inbox, channel):
     )
 
 
-def assign(conversation: Conversation) -> User | None:
+def assign(conversation: Conversation):
     """Offer the conversation to the least busy available agent of its inbox.
 
     Leaves it unassigned when nobody is available; it is picked up when an
-    agent becomes available (`agent_became_available`).
+    agent becomes available (`offer_waiting_work`).
     """
     if conversation.inbox_id is None or conversation.assignee_id or conversation.is_closed:
         return conversation.assignee
@@ -116,18 +122,9 @@ def assign(conversation: Conversation) -> User | None:
     return agent
 
 
-def set_availability(user: User, channel, status: str) -> AgentAvailability:
-    """Record an agent's availability in a Channel; going available picks up waiting work."""
-    availability, _ = AgentAvailability.objects.update_or_create(
-        user=user, channel=channel, defaults={"status": status}
-    )
-    if status == AgentAvailability.Status.AVAILABLE:
-        agent_became_available(user, channel)
-    return availability
-
-
-def agent_became_available(user: User, channel) -> list[Conversation]:
-    """Hand unassigned open conversations of the agent's inboxes to available agents, oldest first."""
+def offer_waiting_work(user, channel) -> list[Conversation]:
+    """An agent became available in a Channel: hand unassigned open conversations of their
+    inboxes to available agents, oldest first."""
     waiting = (
         Conversation.objects.filter(
             inbox__memberships__user=user,

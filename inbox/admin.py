@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.admin import sensitive_post_parameters_m
 from django.contrib.auth.models import Group
+from django.db.models import Count
 from django.utils.decorators import method_decorator
 
 from .forms import UserAddForm
@@ -39,8 +40,6 @@ class InboxAdmin(admin.ModelAdmin):
     inlines = [MembershipInline]
 
     def get_queryset(self, request):
-        from django.db.models import Count
-
         return super().get_queryset(request).select_related("channel").annotate(member_total=Count("memberships"))
 
     @admin.display(description="Members", ordering="member_total")

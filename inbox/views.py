@@ -22,11 +22,11 @@ from channels_app.models import Channel
 from conversations import media_types, outbound
 from conversations import services as conversation_services
 from conversations.models import Attachment, TimelineItem
-from conversations.routing import set_availability
 from conversations.services import ActionRefused
 from conversations.window import reply_window
 
 from . import conversation_list as listing
+from .availability import set_availability
 from .models import AgentAvailability, Inbox, User
 from .timeline import conversation_items, other_conversations
 

@@ -4,6 +4,7 @@ import logging
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.mail import send_mail
 from django.db import transaction
 from django.utils import timezone
@@ -11,7 +12,6 @@ from django.utils import timezone
 from channels_app.models import Channel, EntryPoint
 from conversations import outbound
 from conversations.models import OutboundMessage
-from inbox.models import User
 
 from . import oauth
 from .graph import GraphError
@@ -137,7 +137,10 @@ def mark_needs_reauthorization(account: InstagramAccount, reason: str) -> None:
 
 def _tell_admins(account: InstagramAccount, reason: str) -> None:
     recipients = list(
-        User.objects.filter(is_active=True, role=User.Role.ADMIN).exclude(email="").values_list("email", flat=True)
+        get_user_model()
+        .objects.filter(is_active=True, role=get_user_model().Role.ADMIN)
+        .exclude(email="")
+        .values_list("email", flat=True)
     )
     if not recipients:
         return

@@ -3,6 +3,7 @@
 import logging
 from dataclasses import dataclass, field
 
+from celery import current_app
 from django.conf import settings
 from django.db import transaction
 from django.urls import reverse
@@ -142,9 +143,9 @@ def apply_recording(event: TwilioWebhookEvent) -> str:
             call.recording_duration = _number(params.get("RecordingDuration"), None)
             call.voicemail = True
             if params.get("RecordingUrl"):
-                from .tasks import download_recording
-
-                transaction.on_commit(lambda: download_recording.delay(event.pk))
+                transaction.on_commit(
+                    lambda: current_app.send_task("channels_app.telephony.tasks.download_recording", args=[event.pk])
+                )
         if params.get("TranscriptionStatus") == "completed":
             call.transcription_text = params.get("TranscriptionText") or ""
         call.save()

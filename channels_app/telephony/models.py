@@ -123,6 +123,15 @@ class TwilioWebhookEvent(models.Model):
             )
         ]
 
+    def save(self, *args, **kwargs):
+        # PostgreSQL cannot store NUL in JSON text; a form value with %00 would
+        # otherwise fail the insert (and the delivery). Keep it visible instead.
+        self.params = {
+            str(key).replace("\x00", "\ufffd"): str(value).replace("\x00", "\ufffd")
+            for key, value in (self.params or {}).items()
+        }
+        super().save(*args, **kwargs)
+
     def __str__(self):
         return f"Twilio {self.get_kind_display()} {self.message_sid or self.call_sid} ({self.status})"
 

@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
 
-from conversations.sla.schedule import Schedule
+from conversations.schedule import Schedule
 
 
 def validate_timezone_name(value):

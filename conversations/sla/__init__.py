@@ -1,1 +1,1 @@
-"""Conversation SLA: schedule maths (schedule), the clock (clock) and the report (report)."""
+"""Conversation SLA: the clock (clock) and the report (report); the schedule maths are conversations.schedule."""

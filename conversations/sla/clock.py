@@ -14,8 +14,7 @@ from django.utils import timezone
 
 from conversations.business_hours import business_hours_for
 from conversations.models import Conversation, SlaPeriod, TimelineItem
-
-from .schedule import Schedule, due_at
+from conversations.schedule import Schedule, due_at
 
 
 def sla_schedule(conversation) -> Schedule | None:

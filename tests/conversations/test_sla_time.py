@@ -3,8 +3,8 @@
 import datetime
 from zoneinfo import ZoneInfo
 
+from conversations.schedule import Schedule, due_at, is_open
 from conversations.sla.report import PeriodFact, percentile, summarize
-from conversations.sla.schedule import Schedule, due_at, is_open
 
 UTC = datetime.UTC
 NEW_YORK = ZoneInfo("America/New_York")

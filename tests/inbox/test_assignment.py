@@ -2,7 +2,8 @@ from django.utils import timezone
 
 from channels_app.models import Channel
 from conversations.models import Conversation
-from conversations.routing import assign, assign_waiting_conversations, route_conversation, set_availability
+from conversations.routing import assign, assign_waiting_conversations, route_conversation
+from inbox.availability import set_availability
 from inbox.models import AgentAvailability
 from tests.factories import channel, make_available, make_conversation, make_inbox, make_user
 

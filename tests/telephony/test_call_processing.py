@@ -103,7 +103,9 @@ def test_the_voicemail_audio_is_downloaded_into_the_call(call, settings, tmp_pat
 
     with responses.RequestsMock() as mocked:
         mocked.get(RECORDING_URL + ".mp3", body=b"ID3audio", content_type="audio/mpeg")
-        with mock.patch("channels_app.telephony.tasks.download_recording.delay", store_recording):
+        with mock.patch(
+            "channels_app.telephony.calls.current_app.send_task", lambda name, args: store_recording(*args)
+        ):
             with django_capture_on_commit_callbacks(execute=True):
                 process_event(event.pk)
 
