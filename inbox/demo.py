@@ -1,7 +1,14 @@
 """The demo installation that `make run` loads into an empty database."""
 
 from allauth.mfa.models import Authenticator
-from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
+from allauth.mfa.totp.internal.auth import (
+    TOTP,
+    format_hotp_value,
+    generate_totp_secret,
+    hotp_value,
+    yield_hotp_counters_from_time,
+)
+from allauth.mfa.utils import decrypt
 from django.conf import settings
 from django.db import transaction
 from django.utils.module_loading import import_string
@@ -56,14 +63,10 @@ def seed_demo() -> None:
 
 
 def totp_secret(user: User) -> str:
-    from allauth.mfa.utils import decrypt
-
     authenticator = Authenticator.objects.get(user=user, type=Authenticator.Type.TOTP)
     return decrypt(authenticator.data["secret"])
 
 
 def current_totp_code(user: User) -> str:
-    from allauth.mfa.totp.internal.auth import format_hotp_value, hotp_value, yield_hotp_counters_from_time
-
     counter = next(iter(yield_hotp_counters_from_time()))
     return format_hotp_value(hotp_value(totp_secret(user), counter))
