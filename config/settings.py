@@ -245,6 +245,9 @@ if not FIELD_ENCRYPTION_KEY:
 META_SANDBOX = env.bool("META_SANDBOX", default=False)
 META_SANDBOX_FORCE = env.bool("META_SANDBOX_FORCE", default=False)
 # What `seed_demo` loads besides users and inboxes: the sandboxes' accounts and conversations.
+# How long a worker keeps the active Rules and Business Hours before reading them again
+# (conversations.configuration); a change made in Settings applies everywhere within it.
+RULES_CACHE_SECONDS = env.int("RULES_CACHE_SECONDS", default=5)
 DEMO_SEEDERS = ["sandbox.demo.seed"] if META_SANDBOX else []
 if META_SANDBOX and not DEBUG and not META_SANDBOX_FORCE:
     raise ImproperlyConfigured(

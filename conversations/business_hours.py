@@ -10,7 +10,7 @@ import datetime
 import logging
 from dataclasses import dataclass
 
-from . import outbound, services
+from . import configuration, outbound, services
 from .models import BusinessHours, Conversation, TimelineItem
 from .schedule import is_open
 
@@ -28,15 +28,15 @@ def business_hours_for(conversation: Conversation) -> BusinessHours | None:
     """The Entry Point's schedule if it has one (the more specific address), else the Inbox's."""
     entry_point = conversation.entry_point
     if entry_point.business_hours_id:
-        return entry_point.business_hours
+        return configuration.business_hours(entry_point.business_hours_id)
     if conversation.inbox_id and conversation.inbox.business_hours_id:
-        return conversation.inbox.business_hours
+        return configuration.business_hours(conversation.inbox.business_hours_id)
     return None
 
 
 def is_within_business_hours(business_hours: BusinessHours | None, moment: datetime.datetime) -> bool:
     """No schedule means always open."""
-    return is_open(business_hours.as_schedule() if business_hours else None, moment)
+    return is_open(business_hours.schedule if business_hours else None, moment)
 
 
 @dataclass(frozen=True)

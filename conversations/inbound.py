@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from channels_app.models import EntryPoint
 
-from . import outbound, signals
+from . import outbound, routing, signals
 from .attachments import store_content
 from .models import Attachment, Conversation, Customer, CustomerIdentity, CustomerReaction, TimelineItem
 from .routing import route_conversation
@@ -60,6 +60,7 @@ class Received:
     item: TimelineItem | None = None
     identity_created: bool = False
     attachments: tuple[Attachment, ...] = ()
+    identity_id: int | None = None
 
 
 # --- customers and conversations -------------------------------------------
@@ -153,15 +154,125 @@ def _add_attachments(item, attachments) -> tuple[Attachment, ...]:
 def receive_message(entry_point: EntryPoint, message: IncomingMessage, *, placeholder: bool = False) -> Received:
     """A customer's message at an Entry Point: stored once, in their open (routed) conversation.
 
-    A placeholder (a deletion that overtook its message) neither counts as the
+    The common case costs one look-up and one insert: the unique (Entry Point,
+    message id) constraint, not a prior SELECT, says whether it is new. A
+    placeholder (a deletion that overtook its message) neither counts as the
     customer's latest message nor notifies anyone.
     """
-    fields = {
+    if not placeholder:
+        try:
+            with transaction.atomic():
+                return _receive_new(entry_point, message)
+        except IntegrityError:
+            pass  # its id is there already: a redelivery, or a deletion that overtook it
+    return _receive_known(entry_point, message, placeholder)
+
+
+def _active_conversation(entry_point: EntryPoint, customer_id: str) -> Conversation | None:
+    """The customer's conversation at this Entry Point that is not closed, found by their id there."""
+    conversation = (
+        Conversation.objects.select_related("inbox")
+        .filter(
+            entry_point=entry_point,
+            customer__identities__entry_point=entry_point,
+            customer__identities__external_id=customer_id,
+        )
+        .exclude(status=Conversation.Status.CLOSED)
+        .first()
+    )
+    if conversation is not None:
+        conversation.entry_point = entry_point  # known already: no query for it later
+    return conversation
+
+
+def _fields(message: IncomingMessage) -> dict:
+    return {
         "text": message.text,
         "story_url": message.story_url,
         "unsupported": message.unsupported,
         "metadata": _metadata(message),
     }
+
+
+def _new_customer(entry_point: EntryPoint, message: IncomingMessage) -> tuple[CustomerIdentity, Conversation]:
+    """A first message from someone: customer, identity and a routed, offered conversation.
+
+    Inside `receive_message`'s savepoint: if another worker creates the same
+    identity at the same moment, the unique constraint fails this attempt and
+    the message is stored again the careful way. Nobody else can see this
+    customer yet, so the conversation needs no lock and no second look.
+    """
+    customer = Customer.objects.create(name=message.customer_name[:200])
+    identity = CustomerIdentity.objects.create(
+        customer=customer, entry_point=entry_point, external_id=message.customer_id
+    )
+    route = routing.route(entry_point)
+    agent = routing.pick_agent(route.inbox, entry_point.channel_id) if route.routed else None
+    conversation = Conversation.objects.create(
+        customer=customer,
+        entry_point=entry_point,
+        inbox=route.inbox,
+        unrouted_reason=route.reason,
+        assignee=agent,
+        opened_at=message.occurred_at,
+        last_activity_at=message.occurred_at,
+        last_customer_message_at=message.occurred_at,
+    )
+    if not route.routed:
+        logger.warning(
+            "Conversation %s is unrouted: %s (entry point %s)", conversation.pk, route.reason, entry_point.pk
+        )
+    conversation.entry_point = entry_point
+    return identity, conversation
+
+
+def _receive_new(entry_point: EntryPoint, message: IncomingMessage) -> Received:
+    conversation, created, identity, identity_created = None, False, None, False
+    if not message.conversation_id:
+        conversation = _active_conversation(entry_point, message.customer_id)
+    if conversation is None:
+        identity = find_identity(entry_point, message.customer_id)
+        if identity is None:
+            identity, conversation = _new_customer(entry_point, message)
+            created = identity_created = True
+        else:
+            conversation, created = _thread(identity.customer, entry_point, message)
+            conversation.entry_point = entry_point
+    reply_to = None
+    if message.reply_to_message_id:
+        reply_to = TimelineItem.objects.filter(entry_point=entry_point, external_id=message.reply_to_message_id).first()
+    item = TimelineItem.objects.create(
+        conversation=conversation,
+        entry_point=entry_point,
+        external_id=message.message_id,
+        occurred_at=message.occurred_at,
+        created_at=timezone.now(),
+        kind=message.kind,
+        direction=TimelineItem.Direction.INBOUND,
+        reply_to=reply_to,
+        **_fields(message),
+    )
+    attachments = _add_attachments(item, message.attachments)
+    if not identity_created:  # a new customer's conversation was created with these already
+        latest = conversation.last_customer_message_at
+        update = {"last_customer_message_at": max(latest, message.occurred_at) if latest else message.occurred_at}
+        if message.occurred_at < conversation.opened_at:
+            update["opened_at"] = message.occurred_at  # an earlier message that arrived late
+        if conversation.status == Conversation.Status.WAITING:
+            update["status"] = Conversation.Status.OPEN
+        Conversation.touch(conversation.pk, **update)
+        for name, value in update.items():
+            setattr(conversation, name, value)
+    signals.customer_message_received.send(
+        sender=TimelineItem, conversation=conversation, item=item, conversation_created=created
+    )
+    identity_id = identity.pk if identity is not None else None
+    return Received("created", item, identity_created, attachments, identity_id)
+
+
+def _receive_known(entry_point: EntryPoint, message: IncomingMessage, placeholder: bool) -> Received:
+    """The message id is (probably) there already; or a placeholder for a deletion that came first."""
+    fields = _fields(message)
     existing = TimelineItem.objects.filter(entry_point=entry_point, external_id=message.message_id).first()
     if existing is not None:
         if existing.metadata.get("arrived_deleted") and not placeholder:
@@ -179,12 +290,7 @@ def receive_message(entry_point: EntryPoint, message: IncomingMessage, *, placeh
             return Received("filled in deleted", existing)
         return Received("duplicate", existing)
     identity, identity_created = get_or_create_identity(entry_point, message.customer_id, message.customer_name)
-    conversation, created = _thread(identity.customer, entry_point, message)
-    reply_to = None
-    if message.reply_to_message_id:
-        reply_to = TimelineItem.objects.filter(entry_point=entry_point, external_id=message.reply_to_message_id).first()
-    if placeholder:
-        fields.update(deleted_by_customer=True)
+    conversation, _ = _thread(identity.customer, entry_point, message)
     item = _create_item(
         conversation,
         entry_point,
@@ -192,28 +298,13 @@ def receive_message(entry_point: EntryPoint, message: IncomingMessage, *, placeh
         message.occurred_at,
         kind=message.kind,
         direction=TimelineItem.Direction.INBOUND,
-        reply_to=reply_to,
+        deleted_by_customer=placeholder,
         **fields,
     )
     if item is None:
         return Received("duplicate", identity_created=identity_created)
-    if placeholder:
-        Conversation.touch(conversation.pk)
-        return Received("created", item, identity_created)
-    attachments = _add_attachments(item, message.attachments)
-    latest = conversation.last_customer_message_at
-    update = {"last_customer_message_at": max(latest, message.occurred_at) if latest else message.occurred_at}
-    if message.occurred_at < conversation.opened_at:
-        update["opened_at"] = message.occurred_at  # an earlier message that arrived late
-    if conversation.status == Conversation.Status.WAITING:
-        update["status"] = Conversation.Status.OPEN
-    Conversation.touch(conversation.pk, **update)
-    for name, value in update.items():
-        setattr(conversation, name, value)
-    signals.customer_message_received.send(
-        sender=TimelineItem, conversation=conversation, item=item, conversation_created=created
-    )
-    return Received("created", item, identity_created, attachments)
+    Conversation.touch(conversation.pk)
+    return Received("created", item, identity_created)
 
 
 def _metadata(message: IncomingMessage) -> dict:

@@ -3,8 +3,10 @@
 Connected once in `ConversationsConfig.ready`.
 """
 
-from . import business_hours, rules, signals
-from .models import TimelineItem
+from django.db.models.signals import post_delete, post_save
+
+from . import business_hours, configuration, rules, signals
+from .models import BusinessHours, BusinessHoursInterval, Holiday, Rule, TimelineItem
 from .sla import clock
 
 
@@ -16,7 +18,10 @@ def on_customer_message_received(sender, conversation, item, conversation_create
         # An auto-reply or bounce from the customer's side: kept, never answered
         # by Rules or auto-replies (no mail loops), and nobody owes it a reply.
         return
-    clock.start_clock(conversation, item)
+    if conversation.sla_due_at is None:
+        # A running period keeps `sla_due_at` set, so only a conversation without one
+        # needs the clock's look.
+        clock.start_clock(conversation, item, new_conversation=conversation_created)
     rules.run_rules(conversation, item)
     business_hours.send_outside_hours_reply(conversation, item)
 
@@ -43,3 +48,6 @@ def connect():
     signals.agent_message_queued.connect(on_agent_message_queued, dispatch_uid="conversations.agent_message")
     signals.outbound_failed.connect(on_outbound_failed, dispatch_uid="conversations.outbound_failed")
     signals.conversation_closed.connect(on_conversation_closed, dispatch_uid="conversations.closed")
+    for model in (Rule, BusinessHours, BusinessHoursInterval, Holiday):
+        post_save.connect(configuration.forget, sender=model, dispatch_uid=f"conversations.forget.{model.__name__}")
+        post_delete.connect(configuration.forget, sender=model, dispatch_uid=f"conversations.forget.{model.__name__}.d")

@@ -31,6 +31,10 @@ def route(entry_point: EntryPoint) -> Route:
     default Inbox. A paused Entry Point, or a Channel without a default Inbox,
     gives no inbox and a reason: the caller keeps the conversation unrouted.
     """
+    # One query for the Entry Point's routing facts, fresh: the caller's object may be old.
+    entry_point = EntryPoint.objects.select_related("channel__default_inbox", "routing_exception__inbox").get(
+        pk=entry_point.pk
+    )
     if not entry_point.active:
         return Route(None, "Entry point is paused")
     exception = getattr(entry_point, "routing_exception", None)
@@ -100,6 +104,11 @@ def available_agents(inbox, channel):
     )
 
 
+def pick_agent(inbox, channel_id: int):
+    """The least busy available member of the inbox with room left, or None."""
+    return available_agents(inbox, channel_id).first()
+
+
 def assign(conversation: Conversation):
     """Offer the conversation to the least busy available agent of its inbox.
 
@@ -113,7 +122,7 @@ def assign(conversation: Conversation):
         if locked.assignee_id or locked.is_closed:
             conversation.assignee_id = locked.assignee_id
             return locked.assignee
-        agent = available_agents(locked.inbox, conversation.entry_point.channel).first()
+        agent = pick_agent(locked.inbox, conversation.entry_point.channel_id)
         if agent is None:
             return None
         locked.assignee = agent

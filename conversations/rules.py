@@ -11,7 +11,7 @@ import re
 
 from django.db import IntegrityError, transaction
 
-from . import routing, services
+from . import configuration, routing, services
 from .business_hours import (
     INBOUND_KINDS,
     business_hours_for,
@@ -53,7 +53,7 @@ def rule_matches(rule: Rule, conversation: Conversation, item: TimelineItem) -> 
     if rule.customer_is_new and conversation.customer.conversations.exclude(pk=conversation.pk).exists():
         return False
     if rule.hours:
-        schedule = rule.business_hours or business_hours_for(conversation)
+        schedule = rule.schedule_hours or business_hours_for(conversation)
         within = is_within_business_hours(schedule, item.occurred_at)
         if within != (rule.hours == Rule.Hours.WITHIN):
             return False
@@ -126,11 +126,13 @@ def run_rules(conversation: Conversation, item: TimelineItem) -> list[RuleFiring
     if not is_customer_message(item):
         return []
     firings = []
-    rules = Rule.objects.filter(active=True).select_related("business_hours", "move_to_inbox", "assign_to")
+    rules = configuration.active_rules()
     for rule in rules:
         if conversation.is_closed:
             break
-        if RuleFiring.objects.filter(rule=rule, item=item).exists() or not rule_matches(rule, conversation, item):
+        # A rule fires at most once per message: the unique (rule, item) insert below
+        # says so, also when the same message is processed again.
+        if not rule_matches(rule, conversation, item):
             continue
         try:
             with transaction.atomic():

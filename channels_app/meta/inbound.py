@@ -54,12 +54,8 @@ def _enqueue(task_name: str, object_id: int) -> None:
 
 def _received(received: inbound.Received) -> str:
     """After the core stored a message: fetch a new customer's profile and the media, on commit."""
-    if received.identity_created and received.item is not None:
-        identity = CustomerIdentity.objects.filter(
-            customer_id=received.item.conversation.customer_id, entry_point_id=received.item.entry_point_id
-        ).first()
-        if identity is not None:
-            transaction.on_commit(lambda pk=identity.pk: _enqueue(PROFILE_TASK, pk))
+    if received.identity_created and received.identity_id is not None:
+        transaction.on_commit(lambda pk=received.identity_id: _enqueue(PROFILE_TASK, pk))
     for attachment in received.attachments:
         if attachment.original_url and not attachment.file:
             transaction.on_commit(lambda pk=attachment.pk: _enqueue(DOWNLOAD_TASK, pk))

@@ -50,10 +50,25 @@ def find_entry_point(obj: str, account_id: str) -> EntryPoint | None:
 def process_webhook_event(event_id: int) -> str:
     """Apply a stored delivery. Returns its final status.
 
-    Each messaging event runs in its own savepoint: one poison event is recorded
-    with its error and does not stop the others. Applying is idempotent (Meta's
-    mid is unique per Entry Point), so a re-run or a redelivery adds nothing.
+    First all its events in one transaction, the cheap way. If one of them
+    fails, that attempt is rolled back whole and the delivery is applied again
+    with each event in its own savepoint, so one poison event is recorded with
+    its error and does not stop the others. Applying is idempotent (Meta's mid is
+    unique per Entry Point), so a re-run or a redelivery adds nothing.
     """
+    try:
+        return _process(event_id, isolate_events=False)
+    except OperationalError:
+        raise  # the database's trouble, not the events': the task retries the delivery
+    except _EventFailed:
+        return _process(event_id, isolate_events=True)
+
+
+class _EventFailed(Exception):
+    """An event failed on the cheap path; the delivery is applied again event by event."""
+
+
+def _process(event_id: int, isolate_events: bool) -> str:
     with transaction.atomic():
         event = WebhookEvent.objects.select_for_update().filter(pk=event_id).first()
         if event is None or event.status in (WebhookEvent.Status.PROCESSED, WebhookEvent.Status.IGNORED):
@@ -74,12 +89,21 @@ def process_webhook_event(event_id: int) -> str:
                 notes.append(f"No Entry Point for {delivery.object} account {entry.account_id}")
                 continue
             for item in sorted(entry.events, key=lambda e: e.occurred_at):
+                if not isolate_events:
+                    try:
+                        inbound.handle_event(entry_point, item)
+                    except OperationalError:
+                        raise
+                    except Exception as error:
+                        raise _EventFailed from error
+                    applied += 1
+                    continue
                 try:
                     with transaction.atomic():
                         inbound.handle_event(entry_point, item)
                     applied += 1
                 except OperationalError:
-                    raise  # the database's trouble, not the event's: the task retries the delivery
+                    raise
                 except Exception as error:
                     logger.exception("Webhook %s: event %s failed", event.pk, type(item).__name__)
                     problems.append(f"{type(item).__name__} {getattr(item, 'mid', '')}: {error!r}")

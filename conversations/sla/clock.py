@@ -23,7 +23,7 @@ def sla_schedule(conversation) -> Schedule | None:
     if inbox is None or not inbox.sla_business_hours_only:
         return None
     business_hours = business_hours_for(conversation)
-    return business_hours.as_schedule() if business_hours else None
+    return business_hours.schedule if business_hours else None
 
 
 def running_period(conversation_id):
@@ -32,18 +32,25 @@ def running_period(conversation_id):
     ).first()
 
 
-def start_clock(conversation, item):
+def start_clock(conversation, item, *, new_conversation=False):
     """A customer message arrived: start the SLA unless an agent reply is already pending.
 
     The first-response target applies until the conversation's first agent
     reply, the next-response target after it. Unrouted or closed
     conversations have no target yet. Returns the running SlaPeriod or None.
+    A conversation created in the caller's transaction is nobody else's yet:
+    it needs neither the lock nor the look for a running period.
     """
-    with transaction.atomic():
-        locked = Conversation.objects.select_for_update(of=("self",)).select_related("inbox").get(pk=conversation.pk)
+    with transaction.atomic(savepoint=False):
+        if new_conversation:
+            locked = conversation
+        else:
+            locked = (
+                Conversation.objects.select_for_update(of=("self",)).select_related("inbox").get(pk=conversation.pk)
+            )
         if locked.is_closed or locked.inbox is None:
             return None
-        running = running_period(locked.pk)
+        running = None if new_conversation else running_period(locked.pk)
         if running is not None:
             return running
         first = locked.first_response_at is None

@@ -9,6 +9,7 @@ import time_machine
 from django.db import connection
 from django.utils import timezone
 
+from channels_app.meta import inbound
 from channels_app.meta import processing as webhooks
 from channels_app.meta.inbound import UNSUPPORTED_TEXT, fetch_profile
 from channels_app.meta.models import AccountEvent, WebhookEvent
@@ -315,11 +316,25 @@ def test_messenger_deliveries_match_the_page_id(account):
 
 def test_a_poison_event_fails_alone_and_is_recorded(account):
     payload = load("batched")
-    with mock.patch("channels_app.meta.inbound._message", side_effect=[RuntimeError("boom"), "created", "created"]):
+    poison = min(
+        (event for entry in payload["entry"] for event in entry["messaging"]), key=lambda event: event["timestamp"]
+    )["message"]["mid"]
+    real_message = inbound._message
+
+    def message(entry_point, event):
+        if event.mid == poison:
+            raise RuntimeError("boom")
+        return real_message(entry_point, event)
+
+    with mock.patch("channels_app.meta.inbound._message", side_effect=message):
         event = deliver(payload)
 
     assert event.status == WebhookEvent.Status.FAILED
     assert "boom" in event.last_error
+    # The others were applied: the poison one alone is missing.
+    stored = set(TimelineItem.objects.values_list("external_id", flat=True))
+    assert poison not in stored
+    assert len(stored) == sum(len(entry["messaging"]) for entry in payload["entry"]) - 1
 
 
 def test_a_paused_entry_point_keeps_the_message_unrouted(account):
