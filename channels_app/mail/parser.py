@@ -28,6 +28,8 @@ logger = logging.getLogger(__name__)
 
 # The header our outgoing mail carries (see outgoing.py).
 CONVERSATION_HEADER = "X-Support-Conversation"
+# The header of a Settings "Send a test" message (see forwarding_test.py).
+FORWARDING_TEST_HEADER = "X-Support-Test"
 
 # Declared charsets that mail clients use for a superset: decode with the superset.
 CHARSET_SUPERSETS = {
@@ -89,6 +91,7 @@ class ParsedEmail:
     bounce: Bounce | None = None
     is_ours: bool = False
     conversation_hint: str = ""
+    forwarding_test: str = ""
     message_id_synthesised: bool = False
     problems: list[str] = field(default_factory=list)
 
@@ -123,6 +126,7 @@ def parse(raw: bytes) -> ParsedEmail:
         in_reply_to=_message_id(_header(message, "In-Reply-To", problems)),
         references=_message_ids(_header(message, "References", problems)),
         conversation_hint=_header(message, CONVERSATION_HEADER, problems).strip(),
+        forwarding_test=_header(message, FORWARDING_TEST_HEADER, problems).strip(),
         problems=problems,
     )
 
