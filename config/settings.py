@@ -245,7 +245,7 @@ if not FIELD_ENCRYPTION_KEY:
 META_SANDBOX = env.bool("META_SANDBOX", default=False)
 META_SANDBOX_FORCE = env.bool("META_SANDBOX_FORCE", default=False)
 # What `seed_demo` loads besides users and inboxes: the sandboxes' accounts and conversations.
-DEMO_SEEDERS = ["sandbox.demo.seed"] if META_SANDBOX else []
+DEMO_SEEDERS = ["sandbox.demo.seed", "sandbox.email_demo.seed"] if META_SANDBOX else []
 if META_SANDBOX and not DEBUG and not META_SANDBOX_FORCE:
     raise ImproperlyConfigured(
         "META_SANDBOX=true serves a fake Facebook Login and Graph API; it is refused "
