@@ -83,6 +83,7 @@ class ParsedEmail:
     references: list[str] = field(default_factory=list)
     text: str = ""
     html: str = ""
+    visible_html: str = ""
     visible_text: str = ""
     quoted_text: str = ""
     attachments: list[ParsedAttachment] = field(default_factory=list)
@@ -140,6 +141,13 @@ def parse(raw: bytes) -> ParsedEmail:
     if not parsed.text and raw_html:
         parsed.text = mail_html.to_text(raw_html)
     parsed.visible_text, parsed.quoted_text = quoting.split_reply(parsed.text)
+    # What agents see first. With quoted history in the text, the HTML is cut
+    # above its <blockquote>; HTML that quotes without one (Outlook) gives way
+    # to the text, so the history is always folded away.
+    if parsed.quoted_text:
+        parsed.visible_html = mail_html.visible_part(parsed.html)
+    else:
+        parsed.visible_html = parsed.html
 
     parsed.automated_reason = _automated_reason(message, parsed, problems)
     parsed.automated = bool(parsed.automated_reason)
@@ -429,7 +437,7 @@ def to_incoming_message(parsed: ParsedEmail, conversation_id: int | None = None)
         customer_name=parsed.from_name,
         occurred_at=parsed.date or timezone.now(),
         text=parsed.visible_text or parsed.text,
-        html=parsed.html,
+        html=parsed.visible_html,
         subject=parsed.subject,
         attachments=tuple(
             IncomingAttachment(

@@ -4,15 +4,18 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('inbox', '0003_cache_table'),
+        ("inbox", "0003_cache_table"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='inbox',
-            name='reopen_on_customer_reply',
-            field=models.BooleanField(default=False, help_text="A customer's reply to a closed conversation (e.g. an answer to our email) reopens it. Off: the reply starts a new conversation.", verbose_name="reopen on the customer's reply"),
+            model_name="inbox",
+            name="reopen_on_customer_reply",
+            field=models.BooleanField(
+                default=False,
+                help_text="A customer's reply to a closed conversation (e.g. an answer to our email) reopens it. Off: the reply starts a new conversation.",
+                verbose_name="reopen on the customer's reply",
+            ),
         ),
     ]
