@@ -1,4 +1,4 @@
-"""Email in the agent's timeline: subject, sanitised HTML, quoted history folded, Cc, attachments, remote images held."""
+"""Email in the agent's timeline: subject, sanitised HTML, quoted history folded, Cc, attachments, images held."""
 
 from pathlib import Path
 
@@ -108,7 +108,7 @@ def test_cc_d_people_are_shown(agent_client):
 def test_a_script_in_the_mail_never_reaches_the_page(agent_client):
     raw = (
         b"From: Eve <eve@example.com>\r\nTo: support@acme.com\r\nSubject: Hi\r\nMessage-ID: <js-1@example.com>\r\n"
-        b"Content-Type: text/html\r\n\r\n<p onclick=\"alert(1)\">Hi<script>alert(2)</script></p>"
+        b'Content-Type: text/html\r\n\r\n<p onclick="alert(1)">Hi<script>alert(2)</script></p>'
         b'<a href="javascript:alert(3)">x</a>\r\n'
     )
 
