@@ -95,7 +95,9 @@ def test_with_the_receiver_down_the_tab_says_so(simulator, outbox, settings):
 
 
 def send_our_reply(address, conversation, text="It ships today."):
-    email = build_reply(address, "sam@example.com", "Broken zip", text, agent_name="Ben", conversation_id=conversation.pk)
+    email = build_reply(
+        address, "sam@example.com", "Broken zip", text, agent_name="Ben", conversation_id=conversation.pk
+    )
     email.send()
     remember_sent(email, address, conversation.pk)
     return email
