@@ -126,3 +126,11 @@ def test_the_inbox_pages_may_load_remote_images_over_https_and_settings_may_not(
         "https://", ""
     )
     assert "script-src 'self'" in inbox_policy
+
+
+def test_emails_offer_no_like(agent_client):
+    conversation = received((FIXTURES / "gmail_reply.eml").read_bytes())
+
+    page = page_of(agent_client, conversation).content.decode()
+
+    assert "like-button" not in page
