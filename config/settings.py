@@ -245,10 +245,10 @@ if not FIELD_ENCRYPTION_KEY:
 META_SANDBOX = env.bool("META_SANDBOX", default=False)
 META_SANDBOX_FORCE = env.bool("META_SANDBOX_FORCE", default=False)
 # What `seed_demo` loads besides users and inboxes: the sandboxes' accounts and conversations.
+DEMO_SEEDERS = ["sandbox.demo.seed", "sandbox.email_demo.seed"] if META_SANDBOX else []
 # How long a worker keeps the active Rules and Business Hours before reading them again
 # (conversations.configuration); a change made in Settings applies everywhere within it.
 RULES_CACHE_SECONDS = env.int("RULES_CACHE_SECONDS", default=5)
-DEMO_SEEDERS = ["sandbox.demo.seed"] if META_SANDBOX else []
 if META_SANDBOX and not DEBUG and not META_SANDBOX_FORCE:
     raise ImproperlyConfigured(
         "META_SANDBOX=true serves a fake Facebook Login and Graph API; it is refused "
@@ -356,9 +356,33 @@ MAIL_IMAP_TIMEOUT = env.float("MAIL_IMAP_TIMEOUT", default=30.0)
 # /webhooks/mail/<provider>/inbound/ only when this "user:password" is set; the
 # provider calls the URL with it as HTTP basic auth.
 ANYMAIL = {"WEBHOOK_SECRET": env_or("ANYMAIL_WEBHOOK_SECRET", "")}
+# An email service provider's keys come as ANYMAIL_<ESP>_<NAME> variables, e.g.
+# ANYMAIL_POSTMARK_SERVER_TOKEN (with EMAIL_BACKEND=anymail.backends.postmark.EmailBackend).
+ANYMAIL.update(
+    {
+        name.removeprefix("ANYMAIL_"): value
+        for name, value in os.environ.items()
+        if name.startswith("ANYMAIL_") and name != "ANYMAIL_WEBHOOK_SECRET" and value
+    }
+)
 
-EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
-DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="support@localhost")
+# Outgoing mail: EMAIL_BACKEND when given (an anymail ESP), else the SMTP server
+# at EMAIL_HOST, else the local outbox: each message a file in var/outbox/ that
+# the sandbox's customer simulator reads (the embedded default sends nothing out).
+EMAIL_HOST = env_or("EMAIL_HOST", "")
+EMAIL_PORT = env.int("EMAIL_PORT", default=587)
+EMAIL_HOST_USER = env_or("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env_or("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=True)
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
+EMAIL_FILE_PATH = env_or("EMAIL_FILE_PATH", str(VAR_DIR / "outbox"))
+if env_or("EMAIL_BACKEND", ""):
+    EMAIL_BACKEND = env("EMAIL_BACKEND")
+elif EMAIL_HOST:
+    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+DEFAULT_FROM_EMAIL = env_or("DEFAULT_FROM_EMAIL", "support@localhost")
 
 # Redacts access tokens and other secrets from every log record (config/log_redaction.py).
 LOGGING_CONFIG = "config.log_redaction.configure"

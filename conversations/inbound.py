@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from channels_app.models import EntryPoint
 
-from . import outbound, routing, signals
+from . import outbound, routing, services, signals
 from .attachments import store_content
 from .models import Attachment, Conversation, Customer, CustomerIdentity, CustomerReaction, TimelineItem
 from .routing import route_conversation
@@ -106,13 +106,23 @@ def open_conversation(customer: Customer, entry_point: EntryPoint, at) -> tuple[
 
 
 def _thread(customer, entry_point, message: IncomingMessage) -> tuple[Conversation, bool]:
-    """The conversation a message belongs to: the adapter's matched thread if still open, else the open one."""
+    """The conversation a message belongs to: the adapter's matched thread if still open, else the open one.
+
+    A reply to a closed thread reopens it when its Inbox says so (and the customer
+    has no other open conversation there); otherwise it starts a new one."""
     if message.conversation_id:
-        matched = Conversation.objects.filter(
-            pk=message.conversation_id, customer=customer, entry_point=entry_point
-        ).first()
+        matched = (
+            Conversation.objects.filter(pk=message.conversation_id, customer=customer, entry_point=entry_point)
+            .select_related("inbox")
+            .first()
+        )
         if matched is not None and not matched.is_closed:
             return matched, False
+        if matched is not None and matched.inbox is not None and matched.inbox.reopen_on_customer_reply:
+            try:
+                return services.reopen_conversation(matched, None, by="The customer's reply"), False
+            except services.ActionRefused:
+                pass  # another conversation is open there: the message goes to it
     return open_conversation(customer, entry_point, message.occurred_at)
 
 

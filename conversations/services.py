@@ -126,8 +126,10 @@ def close_conversation(conversation: Conversation, agent, *, by: str = "") -> Co
     return locked
 
 
-def reopen_conversation(conversation: Conversation, agent) -> Conversation:
-    """Reopen a closed conversation, unless the customer already has another one open there."""
+def reopen_conversation(conversation: Conversation, agent, *, by: str = "") -> Conversation:
+    """Reopen a closed conversation, unless the customer already has another one open there.
+
+    `by` names who did it when it is not an agent (the customer's reply)."""
     with transaction.atomic():
         locked = _locked(conversation)
         if not locked.is_closed:
@@ -145,7 +147,7 @@ def reopen_conversation(conversation: Conversation, agent) -> Conversation:
         locked.status = Conversation.Status.OPEN
         locked.closed_at = None
         locked.save(update_fields=["status", "closed_at", "updated_at"])
-        record_status_change(locked, agent, f"{_agent_name(agent)} reopened the conversation", change="reopened")
+        record_status_change(locked, agent, f"{_agent_name(agent, by)} reopened the conversation", change="reopened")
         Conversation.touch(locked.pk)
         signals.conversation_reopened.send(sender=Conversation, conversation=locked, by=agent)
     return locked

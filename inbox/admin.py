@@ -36,6 +36,7 @@ class InboxAdmin(admin.ModelAdmin):
             {"fields": ["first_response_minutes", "next_response_minutes", "sla_business_hours_only"]},
         ),
         ("Business Hours", {"fields": ["business_hours"]}),
+        ("Replies after close", {"fields": ["reopen_on_customer_reply"]}),
     ]
     inlines = [MembershipInline]
 

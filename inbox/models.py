@@ -109,6 +109,12 @@ class Inbox(models.Model):
         default=False,
         help_text="Count the Conversation SLA targets only while the business hours are open.",
     )
+    reopen_on_customer_reply = models.BooleanField(
+        "reopen on the customer's reply",
+        default=False,
+        help_text="A customer's reply to a closed conversation (e.g. an answer to our email) reopens it. "
+        "Off: the reply starts a new conversation.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

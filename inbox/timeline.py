@@ -20,7 +20,7 @@ class Timeline:
 def _items(conversation_ids):
     return (
         TimelineItem.objects.filter(conversation_id__in=conversation_ids)
-        .select_related("author", "reply_to")
+        .select_related("author", "reply_to", "entry_point")
         .prefetch_related(Prefetch("attachments", queryset=Attachment.objects.order_by("id")))
     )
 

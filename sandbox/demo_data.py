@@ -18,6 +18,8 @@ CUSTOMERS = [
     {"igsid": "5100000000000003", "name": "Aiko Tanaka", "username": "aiko.t"},
     {"igsid": "5100000000000004", "name": "Sam Okafor", "username": "samokafor"},
 ]
+# Who the simulator's Email tab writes as, unless changed in the form.
+EMAIL_CUSTOMER = {"name": "Sam Okafor", "address": "sam.okafor@example.com"}
 # The permissions the sandbox user can grant: the ones the app asks for.
 SCOPES = list(oauth.SCOPES)
 

@@ -11,5 +11,7 @@ urlpatterns = [
     path("customer/", views.customer, name="customer"),
     path("customer/act/", views.customer_action, name="customer_action"),
     path("customer/page/", views.page_settings, name="page_settings"),
+    path("customer/email/", views.customer_email, name="customer_email"),
+    path("customer/email/reply/", views.customer_email_reply, name="customer_email_reply"),
     path("sent.json", views.last_sent_json, name="sent"),
 ]

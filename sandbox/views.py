@@ -2,6 +2,13 @@
 
 import json
 import secrets
+import smtplib
+from datetime import UTC, datetime
+from email import policy
+from email.message import EmailMessage
+from email.parser import BytesParser
+from email.utils import formataddr, formatdate, make_msgid, parseaddr
+from pathlib import Path
 from urllib.parse import urlencode, urlparse
 
 from django.conf import settings
@@ -12,6 +19,7 @@ from django.http import HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from channels_app.mail.models import EmailAddress
 from channels_app.meta.models import InstagramAccount
 
 from . import demo_data, png, webhooks
@@ -264,3 +272,134 @@ def last_sent_json(request):
         json.dumps([{"to": s.recipient_id, "kind": s.kind, "text": s.text, "mid": s.message_id} for s in sends]),
         content_type="application/json",
     )
+
+
+# --- The simulator's Email tab -------------------------------------------
+# The customer's mail goes through the app's own SMTP receiver, as real mail
+# would; the app's replies land in the local outbox (EMAIL_FILE_PATH), which
+# this tab reads back like the customer's mailbox.
+
+OUTBOX_SHOWN = 30
+MAX_ATTACHMENT_BYTES = 5 * 1024 * 1024
+
+
+def outbox_messages(limit: int = OUTBOX_SHOWN) -> list[dict]:
+    """The newest messages in the local outbox (Django's file backend: one file per connection,
+    messages separated by a line of 79 dashes), newest first."""
+    folder = Path(settings.EMAIL_FILE_PATH)
+    if not folder.is_dir():
+        return []
+    found = []
+    for path in sorted(folder.glob("*.log"), key=lambda p: p.stat().st_mtime, reverse=True)[:limit]:
+        for index, chunk in enumerate(path.read_bytes().split(b"\n" + b"-" * 79 + b"\n")):
+            if not chunk.strip():
+                continue
+            message = BytesParser(policy=policy.default).parsebytes(chunk.lstrip(b"\n"))
+            body = message.get_body(preferencelist=("plain",))
+            found.append(
+                {
+                    "id": f"{path.name}:{index}",
+                    "at": datetime.fromtimestamp(path.stat().st_mtime, tz=UTC),
+                    "from": str(message.get("From", "")),
+                    "to": str(message.get("To", "")),
+                    "subject": str(message.get("Subject", "")),
+                    "message_id": str(message.get("Message-ID", "")).strip(),
+                    "references": str(message.get("References", "")).strip(),
+                    "reply_to": str(message.get("Reply-To", "")) or str(message.get("From", "")),
+                    "text": body.get_content() if body is not None else "",
+                }
+            )
+    found.sort(key=lambda entry: entry["at"], reverse=True)
+    return found[:limit]
+
+
+def _email_addresses():
+    return list(EmailAddress.objects.order_by("address"))
+
+
+def _send_as_customer(message: EmailMessage) -> str:
+    """Hand the customer's message to the app's SMTP receiver; "" or what went wrong."""
+    host, port = settings.MAIL_RECEIVER_HOST, settings.MAIL_RECEIVER_PORT
+    try:
+        with smtplib.SMTP(host, port, timeout=10) as client:
+            client.send_message(message)
+    except ConnectionRefusedError:
+        return f"The app's mail receiver is not running on {host}:{port} (make run starts it)."
+    except (smtplib.SMTPException, OSError) as error:
+        return f"The app's mail receiver did not take the message: {error}"
+    return ""
+
+
+def _customer_message(from_name, from_address, to, subject, text) -> EmailMessage:
+    message = EmailMessage()
+    message["From"] = formataddr((from_name, from_address))
+    message["To"] = to
+    message["Subject"] = subject
+    message["Date"] = formatdate(localtime=False)
+    message["Message-ID"] = make_msgid(domain=from_address.rpartition("@")[2] or "customer.test")
+    message.set_content(text)
+    return message
+
+
+@login_required
+def customer_email(request):
+    """Play a customer who writes email to one of the app's addresses, and reads the app's replies."""
+    addresses = _email_addresses()
+    if request.method == "POST":
+        to = request.POST.get("to", "")
+        from_address = request.POST.get("from_address", "").strip()
+        text = request.POST.get("text", "").strip()
+        upload = request.FILES.get("attachment")
+        if to not in {address.address for address in addresses} or not from_address or not text:
+            messages.error(request, "Choose an address, and fill in your address and the message.")
+        elif upload is not None and upload.size > MAX_ATTACHMENT_BYTES:
+            messages.error(request, "Attachments up to 5 MB here.")
+        else:
+            message = _customer_message(
+                request.POST.get("from_name", "").strip(),
+                from_address,
+                to,
+                request.POST.get("subject", "").strip(),
+                text,
+            )
+            if upload is not None:
+                maintype, _, subtype = (upload.content_type or "application/octet-stream").partition("/")
+                message.add_attachment(upload.read(), maintype, subtype or "octet-stream", filename=upload.name)
+            problem = _send_as_customer(message)
+            if problem:
+                messages.error(request, problem)
+            else:
+                messages.success(request, f"Sent to {to} through the app's mail receiver.")
+        return redirect("sandbox:customer_email")
+    return render(
+        request,
+        "sandbox/customer_email.html",
+        {
+            "addresses": addresses,
+            "outbox": outbox_messages(),
+            "customer": demo_data.EMAIL_CUSTOMER,
+            "receiver": f"{settings.MAIL_RECEIVER_HOST}:{settings.MAIL_RECEIVER_PORT}",
+        },
+    )
+
+
+@login_required
+@require_POST
+def customer_email_reply(request):
+    """The customer answers one of the app's emails, in its thread (In-Reply-To / References)."""
+    sent = next((entry for entry in outbox_messages() if entry["id"] == request.POST.get("message")), None)
+    text = request.POST.get("text", "").strip()
+    if sent is None or not text:
+        messages.error(request, "Choose a message in the outbox and write your reply.")
+        return redirect("sandbox:customer_email")
+    to_name, to_address = parseaddr(sent["to"])
+    subject = sent["subject"] if sent["subject"].lower().startswith("re:") else f"Re: {sent['subject']}"
+    message = _customer_message(to_name, to_address, parseaddr(sent["reply_to"])[1], subject, text)
+    message["In-Reply-To"] = sent["message_id"]
+    message["References"] = f"{sent['references']} {sent['message_id']}".strip()
+    problem = _send_as_customer(message)
+    if problem:
+        messages.error(request, problem)
+    else:
+        messages.success(request, f"Your reply to “{sent['subject']}” was sent.")
+    return redirect("sandbox:customer_email")

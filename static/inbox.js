@@ -82,6 +82,20 @@
   document.addEventListener("htmx:beforeRequest", function (event) {
     if (event.detail.elt.id === "poller" && document.visibilityState !== "visible") { event.preventDefault(); }
   });
+  // An email's remote images load only when the agent asks: loading them tells
+  // the sender the message was opened (tracking), so they are held back as
+  // data-remote-src by the Email Channel. No Referer goes with them.
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest("[data-load-remote-images]");
+    if (!button) { return; }
+    var email = button.closest("[data-email]");
+    email.querySelectorAll("img[data-remote-src]").forEach(function (image) {
+      image.referrerPolicy = "no-referrer";
+      image.src = image.dataset.remoteSrc;
+      image.removeAttribute("data-remote-src");
+    });
+    button.remove();
+  });
   document.addEventListener("DOMContentLoaded", function () {
     scrollTimelineToEnd();
     syncComposer(document.getElementById("composer"));

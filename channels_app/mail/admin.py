@@ -1,15 +1,26 @@
+from datetime import datetime
+
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
+from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.html import format_html
 
 from channels_app.models import Channel, EntryPoint
 
-from . import inbound
+from . import forwarding_test, inbound
 from .models import EmailAddress, InboundEmail
 
 # The raw message shown on its page is cut here: attachments can be megabytes.
 RAW_SHOWN_BYTES = 100_000
+# Session key of the forwarding tests an admin sent: {token: sent at (ISO)}.
+FORWARDING_TESTS_KEY = "mail_forwarding_tests"
+KEPT_FORWARDING_TESTS = 10
 
 
 class EmailAddressForm(forms.ModelForm):
@@ -57,6 +68,7 @@ class EmailAddressAdmin(admin.ModelAdmin):
     """Settings › Email addresses: the Email Channel's Entry Points."""
 
     form = EmailAddressForm
+    change_form_template = "admin/mail/emailaddress/change_form.html"
     list_display = ["address", "display_name", "forwarding_address", "delivery", "last_polled_at", "short_error"]
     search_fields = ["address", "display_name"]
     readonly_fields = ["forwarding_address", "created_by", "created_at", "last_polled_at", "last_error"]
@@ -118,6 +130,78 @@ class EmailAddressAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         # The Entry Point keeps conversations; removing an address is a flow of its own.
         return False
+
+    def response_add(self, request, obj, post_url_continue=None):
+        # Straight to the address's page: it shows where to forward its mail and the Send a test button.
+        if "_addanother" in request.POST or "_popup" in request.POST:
+            return super().response_add(request, obj, post_url_continue)
+        self.message_user(request, f"{obj} was added. Forward its mail to the address below.", messages.SUCCESS)
+        return HttpResponseRedirect(reverse("admin:mail_emailaddress_change", args=[obj.pk]))
+
+    def get_urls(self):
+        extra = [
+            path(
+                "<int:object_id>/send-test/",
+                self.admin_site.admin_view(self.send_test_view),
+                name="mail_emailaddress_send_test",
+            ),
+            path(
+                "<int:object_id>/test/<str:token>/",
+                self.admin_site.admin_view(self.test_status_view),
+                name="mail_emailaddress_test_status",
+            ),
+        ]
+        return extra + super().get_urls()
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra_context = dict(extra_context or {})
+        token = request.GET.get("forwarding_test", "")
+        if token and token in request.session.get(FORWARDING_TESTS_KEY, {}):
+            extra_context["forwarding_test"] = self._test_context(request, object_id, token)
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def _address_for(self, request, object_id) -> EmailAddress:
+        email_address = get_object_or_404(EmailAddress, pk=object_id)
+        if not self.has_view_or_change_permission(request, email_address):
+            raise PermissionDenied
+        return email_address
+
+    def _test_context(self, request, object_id, token) -> dict:
+        sent = request.session.get(FORWARDING_TESTS_KEY, {}).get(token)
+        if sent is None:
+            raise Http404("No such test.")
+        email_address = self._address_for(request, object_id)
+        status = forwarding_test.forwarding_status(email_address, token, datetime.fromisoformat(sent), timezone.now())
+        return {"token": token, "status": status, "email_address": email_address}
+
+    def send_test_view(self, request, object_id):
+        """Send a test to the forwarding address through our receiver, then show live whether it arrived."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        email_address = self._address_for(request, object_id)
+        if not self.has_change_permission(request, email_address):
+            raise PermissionDenied
+        change_url = reverse("admin:mail_emailaddress_change", args=[email_address.pk])
+        sent_at = timezone.now()
+        try:
+            token = forwarding_test.send_test(email_address)
+        except forwarding_test.SendTestFailed as error:
+            self.message_user(request, str(error), messages.ERROR)
+            return HttpResponseRedirect(change_url)
+        tests = request.session.get(FORWARDING_TESTS_KEY, {})
+        tests[token] = sent_at.isoformat()
+        request.session[FORWARDING_TESTS_KEY] = dict(
+            sorted(tests.items(), key=lambda kv: kv[1])[-KEPT_FORWARDING_TESTS:]
+        )
+        return HttpResponseRedirect(f"{change_url}?forwarding_test={token}#forwarding")
+
+    def test_status_view(self, request, object_id, token):
+        """The test's status box; htmx polls it every 2 s until the message arrived or the wait is over."""
+        context = {
+            **self.admin_site.each_context(request),
+            "forwarding_test": self._test_context(request, object_id, token),
+        }
+        return TemplateResponse(request, "admin/mail/emailaddress/_forwarding_test.html", context)
 
 
 @admin.register(InboundEmail)

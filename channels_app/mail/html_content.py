@@ -12,6 +12,8 @@ from html.parser import HTMLParser
 
 import nh3
 
+from . import quoting
+
 ALLOWED_TAGS = {
     "a", "abbr", "b", "blockquote", "br", "caption", "center", "code", "col", "colgroup", "dd", "del", "div",
     "dl", "dt", "em", "font", "h1", "h2", "h3", "h4", "h5", "h6", "hr", "i", "img", "ins", "li", "ol", "p",
@@ -130,3 +132,62 @@ def to_text(raw_html: str) -> str:
     extractor.close()
     lines = [line.strip() for line in "".join(extractor.parts).splitlines()]
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+
+
+class _QuoteCutter(HTMLParser):
+    """Re-serialises sanitised HTML up to its first <blockquote> (the quoted history)."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.out = []
+        self.open = []  # (tag, index in out) of the elements open now
+        self.last_block = None  # (start, end) in out of the latest closed <p>/<div>, and its text
+        self.cut = None
+        self.open_at_cut = []
+
+    def handle_starttag(self, tag, attrs):
+        if self.cut is not None:
+            return
+        if tag == "blockquote":
+            self.cut, self.open_at_cut = len(self.out), list(self.open)
+            return
+        self.out.append(f"<{tag}{_attributes(attrs)}>")
+        if tag not in VOID_TAGS:
+            self.open.append((tag, len(self.out) - 1))
+
+    def handle_startendtag(self, tag, attrs):
+        self.handle_starttag(tag, attrs)
+
+    def handle_endtag(self, tag):
+        if self.cut is not None or tag in VOID_TAGS or not any(name == tag for name, _ in self.open):
+            return
+        while self.open:
+            name, start = self.open.pop()
+            self.out.append(f"</{name}>")
+            if name == tag:
+                break
+        if tag in ("p", "div"):
+            self.last_block = (start, len(self.out), to_text("".join(self.out[start:])))
+
+    def handle_data(self, data):
+        if self.cut is None:
+            self.out.append(html.escape(data, quote=False))
+
+
+def visible_part(sanitised_html: str) -> str:
+    """The HTML above the quoted history (the first <blockquote> and an "On … wrote:" line just above it),
+    with its open elements closed; "" when there is no <blockquote> to cut at."""
+    cutter = _QuoteCutter()
+    cutter.feed(sanitised_html)
+    cutter.close()
+    if cutter.cut is None:
+        return ""
+    end, still_open = cutter.cut, cutter.open_at_cut
+    if cutter.last_block is not None:
+        start, block_end, text = cutter.last_block
+        between = "".join(cutter.out[block_end:end])
+        if not to_text(between) and quoting.is_attribution(text):
+            end = start
+            still_open = [(name, index) for name, index in still_open if index < start]
+    visible = "".join(cutter.out[:end]) + "".join(f"</{name}>" for name, _ in reversed(still_open))
+    return visible if to_text(visible) else ""

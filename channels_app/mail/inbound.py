@@ -17,7 +17,7 @@ from django.utils import timezone
 from conversations import inbound as core_inbound
 from conversations.models import TimelineItem
 
-from . import parser
+from . import forwarding_test, parser
 from .models import EmailAddress, InboundEmail, SentEmail
 
 logger = logging.getLogger(__name__)
@@ -163,6 +163,9 @@ def process_inbound_email(inbound_email_id: int) -> str:
         inbound_email.message_id = parsed.message_id[:998]
         if inbound_email.email_address_id is None:
             return _finish(inbound_email, InboundEmail.Status.IGNORED, "Not for any of our addresses")
+        test_token = forwarding_test.token_from_header(parsed.forwarding_test)
+        if test_token:
+            return _finish(inbound_email, InboundEmail.Status.IGNORED, f"Forwarding test {test_token}")
         if parsed.is_ours:
             return _finish(inbound_email, InboundEmail.Status.IGNORED, "Our own outgoing mail")
         entry_point = inbound_email.email_address.entry_point

@@ -28,6 +28,8 @@ logger = logging.getLogger(__name__)
 
 # The header our outgoing mail carries (see outgoing.py).
 CONVERSATION_HEADER = "X-Support-Conversation"
+# The header of a Settings "Send a test" message (see forwarding_test.py).
+FORWARDING_TEST_HEADER = "X-Support-Test"
 
 # Declared charsets that mail clients use for a superset: decode with the superset.
 CHARSET_SUPERSETS = {
@@ -81,6 +83,7 @@ class ParsedEmail:
     references: list[str] = field(default_factory=list)
     text: str = ""
     html: str = ""
+    visible_html: str = ""
     visible_text: str = ""
     quoted_text: str = ""
     attachments: list[ParsedAttachment] = field(default_factory=list)
@@ -89,6 +92,7 @@ class ParsedEmail:
     bounce: Bounce | None = None
     is_ours: bool = False
     conversation_hint: str = ""
+    forwarding_test: str = ""
     message_id_synthesised: bool = False
     problems: list[str] = field(default_factory=list)
 
@@ -123,6 +127,7 @@ def parse(raw: bytes) -> ParsedEmail:
         in_reply_to=_message_id(_header(message, "In-Reply-To", problems)),
         references=_message_ids(_header(message, "References", problems)),
         conversation_hint=_header(message, CONVERSATION_HEADER, problems).strip(),
+        forwarding_test=_header(message, FORWARDING_TEST_HEADER, problems).strip(),
         problems=problems,
     )
 
@@ -136,6 +141,13 @@ def parse(raw: bytes) -> ParsedEmail:
     if not parsed.text and raw_html:
         parsed.text = mail_html.to_text(raw_html)
     parsed.visible_text, parsed.quoted_text = quoting.split_reply(parsed.text)
+    # What agents see first. With quoted history in the text, the HTML is cut
+    # above its <blockquote>; HTML that quotes without one (Outlook) gives way
+    # to the text, so the history is always folded away.
+    if parsed.quoted_text:
+        parsed.visible_html = mail_html.visible_part(parsed.html)
+    else:
+        parsed.visible_html = parsed.html
 
     parsed.automated_reason = _automated_reason(message, parsed, problems)
     parsed.automated = bool(parsed.automated_reason)
@@ -425,7 +437,7 @@ def to_incoming_message(parsed: ParsedEmail, conversation_id: int | None = None)
         customer_name=parsed.from_name,
         occurred_at=parsed.date or timezone.now(),
         text=parsed.visible_text or parsed.text,
-        html=parsed.html,
+        html=parsed.visible_html,
         subject=parsed.subject,
         attachments=tuple(
             IncomingAttachment(

@@ -67,3 +67,8 @@ def _rest_is_quoted(lines: list[str]) -> bool:
     quoted = sum(1 for line in lines if line.startswith(">"))
     unquoted = [line for line in lines if line.strip() and not line.startswith(">")]
     return quoted > 0 and len(unquoted) <= 3
+
+
+def is_attribution(text: str) -> bool:
+    """ "On … wrote:" and its translations: the line a mail client puts above the quoted history."""
+    return bool(_WROTE.match(" ".join(text.split())))
