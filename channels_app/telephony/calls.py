@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 from twilio.twiml.voice_response import VoiceResponse
 
-from channels_app.models import EntryPoint
+from channels_app.models import Channel, EntryPoint
 from conversations.business_hours import is_within_business_hours
 
 from . import voice
@@ -64,7 +64,7 @@ def answer(step: str, query, params: dict) -> str:
     if step == "whisper":
         entry_point = EntryPoint.objects.filter(pk=_number(query.get("entry_point"), -1)).first()
         return voice.whisper(entry_point.display_name if entry_point else "a customer")
-    entry_point = find_entry_point(params.get("To") or "")
+    entry_point = find_entry_point(params.get("To") or "", Channel.Kind.VOICE)
     if entry_point is None:
         logger.warning("Call %s to %r: no connected Entry Point", params.get("CallSid"), params.get("To"))
         response = VoiceResponse()
