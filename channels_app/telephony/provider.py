@@ -108,6 +108,10 @@ class TelephonyProvider(abc.ABC):
     """What the SMS and Voice adapter needs from a telephony provider."""
 
     @abc.abstractmethod
+    def account_name(self) -> str:
+        """The account's name at the provider; one call that proves the credentials work."""
+
+    @abc.abstractmethod
     def search_available(
         self, country: str, area_code: str = "", contains: str = "", sms: bool = True, voice: bool = True
     ) -> list[AvailableNumber]: ...
@@ -193,6 +197,13 @@ class TwilioProvider(TelephonyProvider):
             api_key_sid=account.api_key_sid,
             api_key_secret=account.api_key_secret,
         )
+
+    def account_name(self):
+        try:
+            account = self.client.api.v2010.accounts(self.account_sid).fetch()
+        except (TwilioException, requests.RequestException) as error:
+            raise provider_error(error) from error
+        return account.friendly_name or ""
 
     def search_available(self, country, area_code="", contains="", sms=True, voice=True):
         filters = {}
