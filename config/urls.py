@@ -11,6 +11,7 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("inbox/", include("inbox.urls")),
     path("webhooks/twilio/", include("channels_app.telephony.urls")),
+    path("phone/", include("channels_app.telephony.agent_urls")),
     path("webhooks/", include("channels_app.meta.urls")),
     # Stored customer media is served to signed-in staff only.
     path("media/<path:path>", media, name="media"),

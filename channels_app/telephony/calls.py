@@ -19,6 +19,8 @@ from inbox.models import AgentAvailability, User
 
 from . import voice
 from .models import Call, TwilioWebhookEvent
+from .provider import ProviderError, TwilioProvider
+from .sender import twilio_number
 from .sms import find_entry_point
 
 logger = logging.getLogger(__name__)
@@ -89,6 +91,13 @@ def answer(step: str, query, params: dict) -> str:
     """TwiML for one of Twilio's requests about a call: `step` comes from our own URLs."""
     if step == "recorded":
         return voice.voicemail_recorded()
+    if step == "bridge":
+        call = Call.objects.filter(pk=_number(query.get("call"), -1), direction=Call.Direction.OUTBOUND).first()
+        if call is None:
+            response = VoiceResponse()
+            response.hangup()
+            return str(response)
+        return voice.bridge(call.to_number, call.from_number)
     if step == "whisper":
         entry_point = EntryPoint.objects.filter(pk=_number(query.get("entry_point"), -1)).first()
         record_answered_by(params)
@@ -266,7 +275,6 @@ def store_recording(event_id: int) -> bool:
     from django.core.files.base import ContentFile
 
     from .models import TwilioAccount
-    from .provider import ProviderError, TwilioProvider
 
     event = TwilioWebhookEvent.objects.filter(pk=event_id).first()
     params = event.params if event else {}
@@ -297,3 +305,39 @@ def _number(value, default):
     except (TypeError, ValueError):
         return default
     return number if 0 <= number <= MAX_COUNT else default
+
+
+class CallBackRefused(Exception):
+    """Why the agent cannot call the customer back, in their words."""
+
+
+def call_back(conversation, agent) -> Call:
+    """Click-to-call: ring the agent's own phone from our number; when they pick up, Twilio dials the customer."""
+    if not agent.phone_number:
+        raise CallBackRefused("Add your phone number in Settings › Users first: the call rings your phone.")
+    number = twilio_number(conversation.entry_point)
+    if number is None or not number.voice:
+        raise CallBackRefused("This conversation's number cannot place calls.")
+    identity = conversation.customer.identities.filter(entry_point_id=conversation.entry_point_id).first()
+    if identity is None:
+        raise CallBackRefused("The customer has no number at this Entry Point.")
+    call = Call.objects.create(
+        call_sid=f"pending-{conversation.pk}-{timezone.now().timestamp()}"[:64],
+        entry_point=conversation.entry_point,
+        direction=Call.Direction.OUTBOUND,
+        from_number=number.phone_number.e164,
+        to_number=identity.external_id,
+        status=Call.Status.QUEUED,
+        answered_by=agent,
+        conversation_id=conversation.pk,
+    )
+    try:
+        sid = TwilioProvider.for_account(number.account).call(
+            agent.phone_number, number.phone_number.e164, webhook_url("voice", step="bridge", call=call.pk)
+        )
+    except ProviderError as error:
+        call.delete()
+        raise CallBackRefused(f"Twilio did not place the call: {error.message}") from error
+    call.call_sid = sid[:64]
+    call.save(update_fields=["call_sid"])
+    return call

@@ -3,6 +3,7 @@
 import io
 import wave
 from unittest import mock
+from urllib.parse import parse_qs
 
 import pytest
 import responses
@@ -14,7 +15,7 @@ from channels_app.telephony.models import Call, TwilioWebhookEvent
 from channels_app.telephony.tasks import process_event
 from conversations.models import Attachment, Conversation, SlaPeriod, TimelineItem
 from inbox.forms import e164
-from tests.factories import make_available, make_inbox, make_user
+from tests.factories import make_available, make_customer, make_inbox, make_user
 
 from .factories import ACCOUNT_SID, make_twilio_number
 
@@ -193,3 +194,43 @@ def test_an_agents_phone_is_stored_e164_from_settings_users(admin_client):
     assert e164("") == ""
     with pytest.raises(Exception, match="not a"):
         e164("12")
+
+
+def test_call_back_rings_the_agents_phone_then_bridges_to_the_customer(client, inbox, entry_point):
+    ada = agent(inbox, "+14155550001")
+    call = start_call()
+    conversation = Conversation.objects.create(
+        customer=make_customer_for(entry_point), entry_point=entry_point, inbox=inbox
+    )
+    client.force_login(ada)
+    api = f"https://api.twilio.com/2010-04-01/Accounts/{ACCOUNT_SID}/Calls.json"
+    with responses.RequestsMock() as mocked:
+        mocked.post(api, json={"sid": "CA" + "9" * 32, "status": "queued"}, status=201)
+        response = client.post(f"/phone/c/{conversation.pk}/call-back/")
+        sent = parse_qs(mocked.calls[0].request.body)
+
+    assert "Calling your phone +1 415-555-0001" in response.content.decode()
+    assert sent["To"] == ["+14155550001"]
+    assert sent["From"] == ["+14155550100"]
+    outbound_call = Call.objects.get(direction=Call.Direction.OUTBOUND)
+    assert outbound_call.call_sid == "CA" + "9" * 32
+    twiml = calls.answer("bridge", {"call": str(outbound_call.pk)}, {})
+    assert '<Dial callerId="+14155550100"' in twiml
+    assert f"{CALLER}</Number>" in twiml
+    assert call.pk != outbound_call.pk
+
+
+def test_call_back_needs_the_agents_phone(client, inbox, entry_point):
+    ada = agent(inbox, "")
+    conversation = Conversation.objects.create(
+        customer=make_customer_for(entry_point), entry_point=entry_point, inbox=inbox
+    )
+    client.force_login(ada)
+
+    response = client.post(f"/phone/c/{conversation.pk}/call-back/")
+
+    assert "Add your phone number" in response.content.decode()
+
+
+def make_customer_for(entry_point):
+    return make_customer(entry_point, external_id=CALLER)
