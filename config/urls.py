@@ -22,3 +22,4 @@ if settings.ANYMAIL["WEBHOOK_SECRET"]:
 
 if settings.META_SANDBOX:
     urlpatterns.append(path("sandbox/meta/", include("sandbox.urls")))
+    urlpatterns.append(path("sandbox/twilio/", include("sandbox.twilio_urls")))
