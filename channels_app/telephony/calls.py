@@ -19,6 +19,7 @@ from inbox.models import AgentAvailability, User
 
 from . import voice
 from .models import Call, TwilioWebhookEvent
+from .numbers import format_number
 from .provider import ProviderError, TwilioProvider
 from .sender import twilio_number
 from .sms import find_entry_point
@@ -185,6 +186,7 @@ def record_answered_call(entry_point: EntryPoint, params: dict):
         agent,
         f"Call answered{who}, {duration_words(call.duration)}",
         metadata={"call_sid": call.call_sid, "duration": call.duration},
+        customer_name=format_number(call.from_number),
     )
     if item is not None:
         Call.objects.filter(pk=call.pk).update(conversation_id=item.conversation_id)
@@ -261,6 +263,7 @@ def deliver_voicemail(call: Call):
             text=voicemail_text(call),
             attachments=(IncomingAttachment(kind="audio", content=content, filename="voicemail"),),
             metadata={"call_sid": call.call_sid, "voicemail": True, "duration": call.recording_duration},
+            customer_name=format_number(call.from_number),
         ),
     )
     if received.item is not None:

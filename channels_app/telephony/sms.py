@@ -19,6 +19,7 @@ from conversations import inbound
 from conversations.inbound import IncomingAttachment, IncomingMessage
 
 from .models import SmsKeyword, SmsOptOut, TwilioWebhookEvent
+from .numbers import format_number
 
 logger = logging.getLogger(__name__)
 
@@ -79,6 +80,7 @@ def to_incoming_message(params: dict, received_at: datetime | None = None) -> In
         text=_text(params, "Body"),
         attachments=tuple(attachments),
         metadata=metadata,
+        customer_name=format_number(customer_id),
     )
 
 
