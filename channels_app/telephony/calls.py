@@ -220,9 +220,16 @@ def apply_recording(event: TwilioWebhookEvent) -> str:
         call = Call.objects.select_for_update().filter(call_sid=params.get("CallSid") or "").first()
         if call is None:
             return TwilioWebhookEvent.Status.IGNORED
-        if params.get("RecordingSid") and params.get("RecordingStatus", "completed") == "completed":
+        # A transcription callback names its recording too (RecordingSid, RecordingUrl):
+        # only the recording's own callback sets the recording.
+        is_transcription = bool(params.get("TranscriptionSid") or params.get("TranscriptionStatus"))
+        if (
+            params.get("RecordingSid")
+            and not is_transcription
+            and params.get("RecordingStatus", "completed") == "completed"
+        ):
             call.recording_sid = params["RecordingSid"][:64]
-            call.recording_duration = _number(params.get("RecordingDuration"), None)
+            call.recording_duration = _number(params.get("RecordingDuration"), call.recording_duration)
             call.voicemail = True
             if params.get("RecordingUrl"):
                 from .tasks import download_recording

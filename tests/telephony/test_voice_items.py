@@ -234,3 +234,23 @@ def test_call_back_needs_the_agents_phone(client, inbox, entry_point):
 
 def make_customer_for(entry_point):
     return make_customer(entry_point, external_id=CALLER)
+
+
+def test_a_transcription_callback_does_not_reset_the_recording(entry_point):
+    call = start_call()
+    Call.objects.filter(pk=call.pk).update(recording_sid="RE1", recording_duration=12, voicemail=True)
+    params = {
+        "CallSid": CALL_SID,
+        "RecordingSid": "RE1",
+        "RecordingUrl": RECORDING_URL,
+        "TranscriptionSid": "TR1",
+        "TranscriptionStatus": "completed",
+        "TranscriptionText": "Call me.",
+    }
+    with mock.patch("channels_app.telephony.tasks.download_recording.delay") as download:
+        process_event(TwilioWebhookEvent.objects.create(kind="recording", url="http://x.test/", params=params).pk)
+
+    call.refresh_from_db()
+    assert call.recording_duration == 12
+    assert call.transcription_text == "Call me."
+    download.assert_not_called()
