@@ -4,8 +4,8 @@ from django.db.models import Count
 
 from conversations.routing import route_unrouted_conversations
 
-from .models import Channel, EntryPoint, EntryPointSettings, PhoneNumber, RoutingException
-from .services import PhoneNumberError, connect_phone_number, set_entry_point_active
+from .models import Channel, EntryPoint, EntryPointSettings, RoutingException
+from .services import set_entry_point_active
 
 
 @admin.register(Channel)
@@ -136,40 +136,6 @@ class EntryPointSettingsAdmin(admin.ModelAdmin):
         routed = route_unrouted_conversations(form.instance.entry_points.all())
         if routed:
             self.message_user(request, f"{routed} waiting conversation(s) were routed.", messages.INFO)
-
-
-@admin.register(PhoneNumber)
-class PhoneNumberAdmin(admin.ModelAdmin):
-    list_display = ["e164", "label", "status", "entry_point", "created_at"]
-    list_filter = ["status"]
-    search_fields = ["e164", "label"]
-    fields = ["e164", "label", "status", "entry_point"]
-    readonly_fields = ["status", "entry_point"]
-    actions = ["connect_to_voice", "connect_to_sms"]
-
-    def get_readonly_fields(self, request, obj=None):
-        if obj is not None and obj.status == PhoneNumber.Status.CONNECTED:
-            return ["e164", "status", "entry_point"]
-        return self.readonly_fields
-
-    def _connect(self, request, queryset, kind):
-        for number in queryset:
-            try:
-                entry_point = connect_phone_number(number, kind)
-            except PhoneNumberError as error:
-                self.message_user(request, str(error), messages.ERROR)
-            else:
-                self.message_user(
-                    request, f"{number.e164} is now an Entry Point of {entry_point.channel}.", messages.SUCCESS
-                )
-
-    @admin.action(description="Connect selected held numbers to Voice")
-    def connect_to_voice(self, request, queryset):
-        self._connect(request, queryset, Channel.Kind.VOICE)
-
-    @admin.action(description="Connect selected held numbers to SMS")
-    def connect_to_sms(self, request, queryset):
-        self._connect(request, queryset, Channel.Kind.SMS)
 
 
 @admin.register(EntryPoint)

@@ -88,7 +88,9 @@ class EntryPoint(models.Model):
     class Meta:
         ordering = ["channel_id", "display_name"]
         constraints = [
-            models.UniqueConstraint(fields=["kind", "external_id"], name="unique_entry_point_address"),
+            # One address per Channel: a phone number can be an Entry Point of
+            # both the SMS and the Voice Channel.
+            models.UniqueConstraint(fields=["kind", "channel", "external_id"], name="unique_entry_point_address"),
         ]
 
     def __str__(self):
@@ -164,3 +166,12 @@ class PhoneNumber(models.Model):
 
     def __str__(self):
         return f"{self.e164} ({self.get_status_display()})"
+
+    def entry_points(self):
+        """Its Entry Points: one per Channel it is connected to (SMS, Voice). `entry_point` is the first."""
+        return EntryPoint.objects.filter(kind=EntryPoint.Kind.PHONE_NUMBER, external_id=self.e164).select_related(
+            "channel"
+        )
+
+    def entry_point_for(self, channel_kind: str):
+        return self.entry_points().filter(channel__kind=channel_kind).first()

@@ -298,6 +298,17 @@ META_WEBHOOK_MAX_DEPTH = env.int("META_WEBHOOK_MAX_DEPTH", default=64)
 INSTAGRAM_SEND_LIMIT = env.int("INSTAGRAM_SEND_LIMIT", default=200)
 INSTAGRAM_SEND_WINDOW_SECONDS = env.int("INSTAGRAM_SEND_WINDOW_SECONDS", default=300)
 
+# --- SMS and Voice (Twilio) -------------------------------------------------
+# Texts per second per number (Twilio's long-code default is 1; toll-free and short codes allow more).
+SMS_SEND_PER_SECOND = env.int("SMS_SEND_PER_SECOND", default=1)
+# Where Twilio's REST API is; with the sandbox, its stand-in at /sandbox/twilio/.
+TWILIO_API_BASE = env_or(
+    "TWILIO_API_BASE",
+    f"{SITE_URL or 'http://127.0.0.1:8000'}/sandbox/twilio" if META_SANDBOX else "https://api.twilio.com",
+).rstrip("/")
+# How an incoming call rings the agents: "simultaneous" (all at once) or "in_turn".
+VOICE_RING_MODE = env_or("VOICE_RING_MODE", "simultaneous")
+
 # --- Agents ---------------------------------------------------------------
 AGENT_DEFAULT_CAPACITY = env.int("AGENT_DEFAULT_CAPACITY", default=8)
 

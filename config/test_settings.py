@@ -22,6 +22,7 @@ _TEST_ENV = {
     "META_GRAPH_URL": "https://graph.facebook.com",
     "META_LOGIN_URL": "https://www.facebook.com",
     "META_GRAPH_VERSION": "v23.0",
+    "TWILIO_API_BASE": "https://api.twilio.com",
     "SITE_URL": "http://testserver",
     "ALLOWED_HOSTS": "*",
     "CELERY_BROKER_URL": os.environ.get("CELERY_BROKER_URL") or "memory://",
@@ -33,7 +34,7 @@ _TEST_ENV = {
 }
 # Processes a test starts (a Celery worker beside a live server) pass the live
 # server's address as TEST_SITE_URL, TEST_META_GRAPH_URL and TEST_META_LOGIN_URL.
-for _key in ("SITE_URL", "META_GRAPH_URL", "META_LOGIN_URL"):
+for _key in ("SITE_URL", "META_GRAPH_URL", "META_LOGIN_URL", "TWILIO_API_BASE"):
     if os.environ.get(f"TEST_{_key}"):
         _TEST_ENV[_key] = os.environ[f"TEST_{_key}"]
 for _key, _value in _TEST_ENV.items():

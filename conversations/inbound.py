@@ -459,3 +459,39 @@ def mark_ours_delivered(entry_point: EntryPoint, message_id: str) -> bool:
         ours.save(update_fields=["delivery_status"])
         Conversation.touch(ours.conversation_id)
     return True
+
+
+def record_answered_call(
+    entry_point: EntryPoint,
+    customer_id: str,
+    call_id: str,
+    occurred_at,
+    agent,
+    text: str,
+    metadata=None,
+    customer_name: str = "",
+) -> tuple[str, TimelineItem | None]:
+    """A customer's call an agent talked to: a `call` item in the customer's open conversation.
+
+    Talking to the customer answers them, so the item satisfies the SLA like an
+    agent's reply (the same signal; the core's receivers decide). Idempotent on
+    the provider's call id."""
+    identity, _ = get_or_create_identity(entry_point, customer_id, customer_name)
+    conversation, _created = open_conversation(identity.customer, entry_point, occurred_at)
+    item = _create_item(
+        conversation,
+        entry_point,
+        call_id,
+        occurred_at,
+        kind=TimelineItem.Kind.CALL,
+        direction=TimelineItem.Direction.INBOUND,
+        author=agent,
+        text=text,
+        metadata=dict(metadata or {}),
+    )
+    if item is None:
+        return "duplicate", None
+    Conversation.touch(conversation.pk)
+    if agent is not None:
+        signals.agent_message_queued.send(sender=TimelineItem, conversation=conversation, item=item)
+    return "created", item

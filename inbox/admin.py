@@ -7,7 +7,7 @@ from django.contrib.auth.models import Group
 from django.db.models import Count
 from django.utils.decorators import method_decorator
 
-from .forms import UserAddForm
+from .forms import UserAddForm, UserEditForm
 from .models import Inbox, InboxMembership, User
 
 admin.site.unregister(Group)
@@ -51,13 +51,14 @@ class InboxAdmin(admin.ModelAdmin):
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin):
     add_form = UserAddForm
+    form = UserEditForm
     ordering = ["email"]
     list_display = ["email", "first_name", "last_name", "role", "is_active", "last_login"]
     list_filter = ["role", "is_active", "is_superuser"]
     search_fields = ["email", "first_name", "last_name"]
     fieldsets = [
         (None, {"fields": ["email", "password"]}),
-        ("Person", {"fields": ["first_name", "last_name"]}),
+        ("Person", {"fields": ["first_name", "last_name", "phone_number"]}),
         ("Role", {"fields": ["role", "capacity", "is_active"]}),
         ("Dates", {"fields": ["last_login", "date_joined"]}),
     ]

@@ -36,6 +36,13 @@ class User(AbstractUser):
         default=8,
         help_text="How many open conversations this agent is offered at most.",
     )
+    phone_number = models.CharField(
+        "phone number",
+        max_length=16,
+        blank=True,
+        help_text="Calls to Voice numbers ring this phone while the agent is available in Voice. "
+        "International format, e.g. +1 415 555 0100.",
+    )
 
     USERNAME_FIELD = "email"
     REQUIRED_FIELDS = []

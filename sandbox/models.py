@@ -67,3 +67,41 @@ class SandboxCustomerMessage(models.Model):
 
     class Meta:
         ordering = ["created_at", "id"]
+
+
+class SandboxTwilioNumber(models.Model):
+    """A number the sandbox's Twilio sold: where its texts and calls are posted."""
+
+    sid = models.CharField(max_length=34, unique=True)
+    account_sid = models.CharField(max_length=34)
+    e164 = models.CharField(max_length=16, unique=True)
+    sms_url = models.URLField(max_length=500, blank=True)
+    voice_url = models.URLField(max_length=500, blank=True)
+    status_callback = models.URLField(max_length=500, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+
+class SandboxSms(models.Model):
+    """A text through the sandbox's Twilio: sent by the app (outbound) or by the simulated customer (inbound)."""
+
+    sid = models.CharField(max_length=34, unique=True)
+    direction = models.CharField(max_length=10)  # inbound / outbound
+    from_number = models.CharField(max_length=16)
+    to_number = models.CharField(max_length=16)
+    body = models.TextField(blank=True)
+    status = models.CharField(max_length=20, default="queued")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+
+class SandboxTwilioSettings(models.Model):
+    """Failures the sandbox's Twilio plays, toggled from the simulator (one row)."""
+
+    undelivered = models.BooleanField(default=False, help_text="Texts end undelivered with 30003.")
+    suspended = models.BooleanField(default=False, help_text="Every API call is refused with 20003.")
+
+    @classmethod
+    def current(cls):
+        return cls.objects.get_or_create(pk=1)[0]

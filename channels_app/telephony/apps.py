@@ -7,3 +7,10 @@ class TelephonyConfig(AppConfig):
     name = "channels_app.telephony"
     label = "telephony"
     verbose_name = "SMS and Voice"
+
+    def ready(self):
+        from conversations import senders
+
+        from .sender import SmsSender
+
+        senders.register(SmsSender())

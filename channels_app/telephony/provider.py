@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit
 
 import requests
+from django.conf import settings
 from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
@@ -36,6 +37,22 @@ ERROR_MESSAGES = {
     30007: "The carrier filtered the message (marked as spam or not allowed).",
 }
 TRANSIENT_CODES = {20429}
+TWILIO_API = "https://api.twilio.com"
+
+
+def api_base() -> str:
+    """Where Twilio's REST API is: settings.TWILIO_API_BASE (the sandbox's stand-in), else Twilio."""
+    return (getattr(settings, "TWILIO_API_BASE", "") or TWILIO_API).rstrip("/")
+
+
+class BaseUrlHttpClient(TwilioHttpClient):
+    """Twilio's HTTP client, with api.twilio.com replaced by `api_base()` when that is set elsewhere."""
+
+    def request(self, method, url, *args, **kwargs):
+        base = api_base()
+        if base != TWILIO_API and url.startswith(TWILIO_API + "/"):
+            url = base + url[len(TWILIO_API) :]
+        return super().request(method, url, *args, **kwargs)
 
 
 class ProviderError(Exception):
@@ -89,6 +106,10 @@ class Media:
 
 class TelephonyProvider(abc.ABC):
     """What the SMS and Voice adapter needs from a telephony provider."""
+
+    @abc.abstractmethod
+    def account_name(self) -> str:
+        """The account's name at the provider; one call that proves the credentials work."""
 
     @abc.abstractmethod
     def search_available(
@@ -145,6 +166,8 @@ def media_host_allowed(url: str) -> bool:
     """Customer media comes from Twilio's API host or its CDN, over HTTPS only."""
     parts = urlsplit(url)
     host = (parts.hostname or "").lower()
+    if api_base() != TWILIO_API and url.startswith(api_base() + "/"):
+        return True  # the stand-in configured in settings (the sandbox)
     return parts.scheme == "https" and (host == "api.twilio.com" or host.endswith(".twiliocdn.com"))
 
 
@@ -162,7 +185,7 @@ class TwilioProvider(TelephonyProvider):
             self._credentials = (account_sid, auth_token)
         self.account_sid = account_sid
         self.client = Client(
-            *self._credentials, account_sid=account_sid, http_client=TwilioHttpClient(timeout=TIMEOUT_SECONDS)
+            *self._credentials, account_sid=account_sid, http_client=BaseUrlHttpClient(timeout=TIMEOUT_SECONDS)
         )
 
     @classmethod
@@ -174,6 +197,13 @@ class TwilioProvider(TelephonyProvider):
             api_key_sid=account.api_key_sid,
             api_key_secret=account.api_key_secret,
         )
+
+    def account_name(self):
+        try:
+            account = self.client.api.v2010.accounts(self.account_sid).fetch()
+        except (TwilioException, requests.RequestException) as error:
+            raise provider_error(error) from error
+        return account.friendly_name or ""
 
     def search_available(self, country, area_code="", contains="", sms=True, voice=True):
         filters = {}
@@ -259,7 +289,8 @@ class TwilioProvider(TelephonyProvider):
         for _hop in range(MAX_MEDIA_REDIRECTS + 1):
             if not media_host_allowed(url):
                 raise ProviderError(None, f"Media URL host is not Twilio's: {urlsplit(url).hostname!r}.")
-            auth = self._credentials if urlsplit(url).hostname == "api.twilio.com" else None
+            ours = urlsplit(url).hostname == "api.twilio.com" or url.startswith(api_base() + "/")
+            auth = self._credentials if ours else None
             try:
                 response = requests.get(url, auth=auth, timeout=TIMEOUT_SECONDS, allow_redirects=False, stream=True)
             except requests.RequestException as error:

@@ -8,15 +8,18 @@ composer can say so before an agent writes, and so consent has a history.
 import logging
 from dataclasses import replace
 from datetime import datetime
+from functools import partial
 
+from celery import current_app
 from django.db import OperationalError, transaction
 from django.utils import timezone
 
-from channels_app.models import EntryPoint, PhoneNumber
+from channels_app.models import Channel, EntryPoint, PhoneNumber
 from conversations import inbound
 from conversations.inbound import IncomingAttachment, IncomingMessage
 
 from .models import SmsKeyword, SmsOptOut, TwilioWebhookEvent
+from .numbers import format_number
 
 logger = logging.getLogger(__name__)
 
@@ -77,6 +80,7 @@ def to_incoming_message(params: dict, received_at: datetime | None = None) -> In
         text=_text(params, "Body"),
         attachments=tuple(attachments),
         metadata=metadata,
+        customer_name=format_number(customer_id),
     )
 
 
@@ -85,12 +89,15 @@ def attachment_kind(content_type: str) -> str:
     return main if main in ("image", "video", "audio") else "file"
 
 
-def find_entry_point(to: str) -> EntryPoint | None:
-    """The connected SMS or Voice Entry Point of our number `to`."""
-    number = (
-        PhoneNumber.objects.filter(e164=to, status=PhoneNumber.Status.CONNECTED).select_related("entry_point").first()
-    )
-    return number.entry_point if number is not None else None
+def find_entry_point(to: str, channel_kind: str = Channel.Kind.SMS) -> EntryPoint | None:
+    """The Entry Point of our connected number `to` on the SMS (or Voice) Channel.
+
+    A number connected to one Channel only answers for the other too (texts to a
+    Voice-only number land on its Voice Entry Point rather than being lost)."""
+    number = PhoneNumber.objects.filter(e164=to, status=PhoneNumber.Status.CONNECTED).first()
+    if number is None:
+        return None
+    return number.entry_point_for(channel_kind) or number.entry_point
 
 
 def record_keyword(entry_point: EntryPoint, customer_number: str, body: str, message_sid: str) -> str | None:
@@ -123,9 +130,20 @@ def is_opted_out(entry_point: EntryPoint, customer_number: str) -> bool:
     return SmsOptOut.objects.filter(entry_point=entry_point, customer_number=customer_number).exists()
 
 
-def deliver(entry_point: EntryPoint, message: IncomingMessage):
-    """Hand the message to the core's inbound API (docs/architecture.md)."""
-    return inbound.receive_message(entry_point, message)
+FETCH_MEDIA_TASK = "telephony.fetch_mms_media"
+
+
+def deliver(entry_point: EntryPoint, message: IncomingMessage, account_sid: str = ""):
+    """Hand the message to the core's inbound API (docs/architecture.md), then fetch its MMS media.
+
+    Twilio's media URLs need the account's credentials, so the core only keeps
+    the URL; a worker of ours downloads each file (by task name: tasks.py
+    imports this module)."""
+    received = inbound.receive_message(entry_point, message)
+    for attachment in received.attachments:
+        if attachment.original_url and not attachment.file:
+            transaction.on_commit(partial(current_app.send_task, FETCH_MEDIA_TASK, args=[attachment.pk, account_sid]))
+    return received
 
 
 def process_sms_event(event_id: int) -> str:
@@ -160,7 +178,7 @@ def process_sms_event(event_id: int) -> str:
             )
         try:
             with transaction.atomic():
-                deliver(entry_point, message)
+                deliver(entry_point, message, account_sid=_text(event.params, "AccountSid"))
         except OperationalError:
             raise
         except Exception as error:
@@ -214,10 +232,13 @@ def process_status_event(event_id: int) -> str:
         status = DELIVERY_STATUSES.get(_text(params, "MessageStatus") or _text(params, "SmsStatus"))
         if status is None:  # queued, sending, accepted: nothing to tell yet
             return _finish(event, TwilioWebhookEvent.Status.IGNORED, "Not a delivery status.")
-        entry_point = find_entry_point(_text(params, "From"))
-        if entry_point is None:
+        number = PhoneNumber.objects.filter(e164=_text(params, "From")).first()
+        if number is None:
             return _finish(event, TwilioWebhookEvent.Status.IGNORED, "No connected Entry Point for the sender.")
         code = _count(params.get("ErrorCode"))
         reason = ERROR_MESSAGES.get(code, f"Twilio error {code}.") if code else ""
-        inbound.record_delivery(entry_point, event.message_sid, status, reason=reason)
+        # The text may have gone from the number's SMS or its Voice Entry Point.
+        for entry_point in number.entry_points():
+            if inbound.record_delivery(entry_point, event.message_sid, status, reason=reason) != "unknown message":
+                break
         return _finish(event, TwilioWebhookEvent.Status.PROCESSED, "")

@@ -5,8 +5,12 @@ from celery import shared_task
 from django.db import OperationalError
 from django.utils import timezone
 
+from conversations.attachments import store_content
+from conversations.models import Attachment, Conversation
+
 from . import calls, sms
-from .models import TwilioWebhookEvent
+from .models import TwilioAccount, TwilioNumber, TwilioWebhookEvent
+from .provider import ProviderError, TwilioProvider
 
 logger = logging.getLogger(__name__)
 
@@ -86,3 +90,34 @@ def _mark_failed(event_id: int, error: str) -> None:
     TwilioWebhookEvent.objects.filter(pk=event_id).exclude(status=TwilioWebhookEvent.Status.PROCESSED).update(
         status=TwilioWebhookEvent.Status.FAILED, last_error=error[:2000], processed_at=timezone.now()
     )
+
+
+@shared_task(name=sms.FETCH_MEDIA_TASK, bind=True, max_retries=4, acks_late=True)
+def fetch_mms_media(self, attachment_id, account_sid=""):
+    """Download a customer's MMS file with the account's credentials and keep it (the core decides its type)."""
+    attachment = Attachment.objects.select_related("item__entry_point").filter(pk=attachment_id).first()
+    if attachment is None or attachment.status == Attachment.Status.STORED:
+        return "nothing to do"
+    account = TwilioAccount.objects.filter(account_sid=account_sid).first() if account_sid else None
+    if account is None:
+        number = TwilioNumber.objects.filter(phone_number__e164=attachment.item.entry_point.external_id).first()
+        account = number.account if number else None
+    if account is None:
+        return _media_failed(attachment, "No Twilio account to fetch it with.")
+    try:
+        media = TwilioProvider.for_account(account).fetch_media(attachment.original_url)
+    except ProviderError as error:
+        if error.transient and self.request.retries < self.max_retries:
+            raise self.retry(countdown=30 * 2**self.request.retries) from None
+        return _media_failed(attachment, error.message)
+    store_content(attachment, media.content, attachment.filename)
+    Conversation.touch(attachment.item.conversation_id)
+    return "stored"
+
+
+def _media_failed(attachment, reason: str) -> str:
+    attachment.status = Attachment.Status.FAILED
+    attachment.error = reason[:2000]
+    attachment.save(update_fields=["status", "error"])
+    Conversation.touch(attachment.item.conversation_id)
+    return "failed"

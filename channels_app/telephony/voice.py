@@ -149,3 +149,13 @@ def with_query(url: str, **params) -> str:
     query = [(key, value) for key, value in parse_qsl(parts.query) if key not in params]
     query += [(key, str(value)) for key, value in params.items()]
     return urlunsplit(parts._replace(query=urlencode(query)))
+
+
+def bridge(customer_number: str, caller_id: str) -> str:
+    """Click-to-call: the agent picked up their phone; now ring the customer and connect them."""
+    response = VoiceResponse()
+    response.say("Connecting you to the customer.")
+    dial = Dial(caller_id=caller_id, timeout=RING_SECONDS)
+    dial.number(customer_number)
+    response.append(dial)
+    return str(response)

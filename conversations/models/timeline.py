@@ -92,6 +92,7 @@ class TimelineItem(models.Model):
         STORY_REPLY = "story_reply", "Story reply"
         STATUS_CHANGE = "status_change", "Status change"
         OTHER_AUTOMATION = "other_automation", "Sent outside the app"
+        CALL = "call", "Phone call"
 
     class Direction(models.TextChoices):
         INBOUND = "in", "From the customer"

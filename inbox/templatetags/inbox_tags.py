@@ -96,6 +96,12 @@ def is_video(attachment):
     return attachment.kind in ("video", "reel", "ig_reel") or attachment.content_type.startswith("video/")
 
 
+@register.filter
+def is_audio(attachment):
+    """Audio the app proved from its bytes (voicemails, voice notes): played inline."""
+    return attachment.content_type in ("audio/mpeg", "audio/ogg", "audio/mp4", "audio/aac", "audio/x-wav", "audio/wav")
+
+
 @register.inclusion_tag("inbox/_channel_icon.html")
 def channel_icon(entry_point):
     return {"kind": entry_point.kind, "label": entry_point.get_kind_display()}

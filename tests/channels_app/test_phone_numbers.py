@@ -25,12 +25,25 @@ def test_connecting_a_held_number_creates_its_entry_point(db):
     assert entry_point.external_id == "+14155550100"
 
 
-def test_a_number_cannot_be_connected_twice(db):
+def test_a_number_cannot_be_connected_to_the_same_channel_twice(db):
     number = PhoneNumber.objects.create(e164="+14155550100")
     connect_phone_number(number, Channel.Kind.VOICE)
 
     with pytest.raises(PhoneNumberError, match="already connected"):
-        connect_phone_number(number, Channel.Kind.SMS)
+        connect_phone_number(number, Channel.Kind.VOICE)
+
+
+def test_a_number_can_be_on_sms_and_voice_one_entry_point_each(db):
+    number = PhoneNumber.objects.create(e164="+14155550100")
+    voice = connect_phone_number(number, Channel.Kind.VOICE)
+
+    sms = connect_phone_number(number, Channel.Kind.SMS)
+
+    number.refresh_from_db()
+    assert number.entry_point == voice  # the first one keeps the number connected
+    assert {ep.channel.kind for ep in number.entry_points()} == {"voice", "sms"}
+    assert number.entry_point_for(Channel.Kind.SMS) == sms
+    assert sms.external_id == voice.external_id == "+14155550100"
 
 
 def test_a_number_connects_to_voice_or_sms_only(db):
