@@ -4,7 +4,6 @@ import logging
 from urllib.parse import urlsplit
 
 import requests
-
 from django.conf import settings
 from django.core.files.base import ContentFile
 

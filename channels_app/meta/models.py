@@ -127,7 +127,8 @@ class WhatsAppNumber(models.Model):
         verbose_name_plural = "WhatsApp"
 
     def __str__(self):
-        return f"{self.display_phone_number} ({self.verified_name})" if self.verified_name else self.display_phone_number
+        name = self.display_phone_number
+        return f"{name} ({self.verified_name})" if self.verified_name else name
 
     @property
     def sends_paused(self):

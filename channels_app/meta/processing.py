@@ -2,7 +2,7 @@
 
 import json
 import logging
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from celery import current_app
 from django.db import OperationalError, transaction
@@ -63,6 +63,14 @@ def find_entry_point(obj: str, account_id: str) -> EntryPoint | None:
     return EntryPoint.objects.filter(kind=product[1], external_id=account_id).first()
 
 
+LAST = datetime.max.replace(tzinfo=UTC)
+
+
+def _when(event):
+    """Events apply in time order; those without a time (WhatsApp's account errors) last."""
+    return getattr(event, "occurred_at", None) or LAST
+
+
 def _address(obj: str, entry, item) -> str:
     """The id naming the Entry Point: WhatsApp names the number on each event, the others on the entry."""
     if obj == whatsapp_parser.WHATSAPP_OBJECT:
@@ -94,7 +102,7 @@ def process_webhook_event(event_id: int) -> str:
         for entry in delivery.entries:
             notes.extend(f"{ignored.kind}: {ignored.reason}" for ignored in entry.ignored)
             missing, found = set(), {}
-            for item in sorted(entry.events, key=lambda e: e.occurred_at):
+            for item in sorted(entry.events, key=_when):
                 address = _address(delivery.object, entry, item)
                 if address not in found:
                     found[address] = find_entry_point(delivery.object, address)
@@ -112,7 +120,8 @@ def process_webhook_event(event_id: int) -> str:
                     logger.exception("Webhook %s: event %s failed", event.pk, type(item).__name__)
                     mid = getattr(item, "mid", "") or getattr(item, "message_id", "")
                     problems.append(f"{type(item).__name__} {mid}: {error!r}")
-            notes.extend(NO_ENTRY_POINT.get(delivery.object, "No Entry Point for {}").format(a) for a in sorted(missing))
+            reason = NO_ENTRY_POINT.get(delivery.object, "No Entry Point for {}")
+            notes.extend(reason.format(address) for address in sorted(missing))
 
         if problems:
             return _finish(event, WebhookEvent.Status.FAILED, "\n".join(problems + notes))

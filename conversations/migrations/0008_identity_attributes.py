@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('conversations', '0007_outbound_queue_in_the_core'),
+        ("conversations", "0007_outbound_queue_in_the_core"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='customeridentity',
-            name='attributes',
+            model_name="customeridentity",
+            name="attributes",
             field=models.JSONField(blank=True, default=dict),
         ),
     ]
