@@ -266,3 +266,48 @@ def test_whatsapp_throughput_is_per_number_per_second(whatsapp, settings):
     settings.WHATSAPP_SEND_PER_SECOND = 20
     limit = sender_for(whatsapp.entry_point).rate_limit(whatsapp.entry_point)
     assert (limit.count, limit.window_seconds) == (20, 1)
+
+
+# --- the composer -----------------------------------------------------------------
+
+
+@pytest.fixture
+def late_whatsapp(db, agent):
+    number = make_whatsapp_number()
+    conversation = conversation_at(number.entry_point, "16505550000", minutes_ago=60 * 25)
+    conversation.inbox.memberships.create(user=agent)
+    make_template()
+    return conversation
+
+
+def test_the_composer_offers_templates_outside_whatsapps_window(client, agent, late_whatsapp):
+    client.force_login(agent)
+
+    page = client.get(f"/inbox/c/{late_whatsapp.pk}/").content.decode()
+
+    assert 'data-testid="template-picker"' in page
+    assert "order_update" in page
+    assert "Outside the 24-hour window WhatsApp allows only approved templates" in page
+    assert page.count('data-testid="template-variable"') == 2
+
+
+def test_the_composer_shows_no_templates_inside_the_window(client, agent, whatsapp):
+    whatsapp.inbox.memberships.create(user=agent)
+    make_template()
+    client.force_login(agent)
+
+    assert 'data-testid="template-picker"' not in client.get(f"/inbox/c/{whatsapp.pk}/").content.decode()
+
+
+def test_posting_the_picker_queues_the_filled_in_template(client, agent, late_whatsapp):
+    client.force_login(agent)
+    template = WhatsAppTemplate.objects.get()
+
+    client.post(
+        f"/inbox/c/{late_whatsapp.pk}/template/",
+        {"template": template.pk, f"var:{template.pk}:body:1": "Sheena", f"var:{template.pk}:body:2": "#7"},
+    )
+
+    item = TimelineItem.objects.get(kind=TimelineItem.Kind.AGENT_MESSAGE)
+    assert item.text == "Hi Sheena, your order #7 has shipped."
+    assert OutboundMessage.objects.get().payload["template"]["variables"] == {"body:1": "Sheena", "body:2": "#7"}
