@@ -38,22 +38,24 @@ class OAuthProblem(Exception):
         self.title, self.explanation, self.status = title, explanation, status
 
 
-def redirect_uri(request) -> str:
-    path_ = reverse("admin:meta_instagramaccount_callback")
+def redirect_uri(request, callback: str = "admin:meta_instagramaccount_callback") -> str:
+    path_ = reverse(callback)
     return f"{settings.SITE_URL}{path_}" if settings.SITE_URL else request.build_absolute_uri(path_)
 
 
-def make_state(request) -> str:
-    """A signed state bound to this admin's session; single-use and valid 10 minutes."""
+def make_state(request, product: str = "") -> str:
+    """A signed state bound to this admin's session; single-use and valid 10 minutes.
+
+    `product` keeps the flows of Instagram, Messenger and WhatsApp apart (each its own nonce and salt)."""
     nonce = secrets.token_urlsafe(24)
-    request.session[SESSION_NONCE] = nonce
-    return signing.dumps({"nonce": nonce, "user": request.user.pk}, salt=STATE_SALT)
+    request.session[SESSION_NONCE + product] = nonce
+    return signing.dumps({"nonce": nonce, "user": request.user.pk}, salt=STATE_SALT + product)
 
 
-def check_state(request, state: str) -> None:
-    expected = request.session.pop(SESSION_NONCE, None)
+def check_state(request, state: str, product: str = "") -> None:
+    expected = request.session.pop(SESSION_NONCE + product, None)
     try:
-        data = signing.loads(state or "", salt=STATE_SALT, max_age=STATE_MAX_AGE)
+        data = signing.loads(state or "", salt=STATE_SALT + product, max_age=STATE_MAX_AGE)
     except signing.SignatureExpired:
         raise OAuthProblem(
             "The sign-in took too long", "Facebook Login must be finished within 10 minutes. Start again.", 403
@@ -72,17 +74,17 @@ def check_state(request, state: str) -> None:
         )
 
 
-def _store_pages(request, pages):
+def _store_pages(request, pages, product: str = ""):
     # Page tokens stay on the server, encrypted, between the choice and the confirmation.
     payload = json.dumps([asdict(page) for page in pages]).encode()
-    request.session[SESSION_PAGES] = _fernet().encrypt(payload).decode()
+    request.session[SESSION_PAGES + product] = _fernet().encrypt(payload).decode()
 
 
-def _load_pages(request) -> list[oauth.PageChoice]:
-    stored = request.session.get(SESSION_PAGES)
+def _load_pages(request, product: str = "", choice=oauth.PageChoice) -> list:
+    stored = request.session.get(SESSION_PAGES + product)
     if not stored:
         return []
-    return [oauth.PageChoice(**row) for row in json.loads(_fernet().decrypt(stored.encode()))]
+    return [choice(**row) for row in json.loads(_fernet().decrypt(stored.encode()))]
 
 
 @admin.register(InstagramAccount)
@@ -317,3 +319,7 @@ class InstagramAccountAdmin(admin.ModelAdmin):
                 messages.warning(request, f"Meta did not confirm the webhook unsubscription: {error}")
             return redirect("admin:meta_instagramaccount_changelist")
         return self._render(request, "remove.html", {"title": f"Remove @{account.username}?", "account": account})
+
+
+# Settings › Messenger and Settings › WhatsApp reuse the flow above.
+from . import product_admin  # noqa: E402, F401
