@@ -319,7 +319,6 @@ class WhatsAppNumberAdmin(FacebookLoginAdmin):
         "messaging_limit_tier",
         "added_by",
         "added_on",
-        "inbox",
         "status_badge",
         "send_budget",
         "templates_count",
