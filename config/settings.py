@@ -297,6 +297,15 @@ META_WEBHOOK_MAX_DEPTH = env.int("META_WEBHOOK_MAX_DEPTH", default=64)
 
 INSTAGRAM_SEND_LIMIT = env.int("INSTAGRAM_SEND_LIMIT", default=200)
 INSTAGRAM_SEND_WINDOW_SECONDS = env.int("INSTAGRAM_SEND_WINDOW_SECONDS", default=300)
+# Messenger's Send API: 300 calls per second per Page for text and links (Meta's documented limit).
+MESSENGER_SEND_LIMIT = env.int("MESSENGER_SEND_LIMIT", default=300)
+MESSENGER_SEND_WINDOW_SECONDS = env.int("MESSENGER_SEND_WINDOW_SECONDS", default=1)
+# WhatsApp Cloud API throughput per business phone number (80 messages per second by default).
+WHATSAPP_SEND_PER_SECOND = env.int("WHATSAPP_SEND_PER_SECOND", default=80)
+# Meta's pair rate limit (error 131056): how long to wait before writing the same customer again.
+WHATSAPP_PAIR_RETRY_SECONDS = env.float("WHATSAPP_PAIR_RETRY_SECONDS", default=6.0)
+# Embedded Signup: the Facebook Login for Business configuration id (Meta app › Facebook Login for Business).
+META_WHATSAPP_CONFIG_ID = env_or("META_WHATSAPP_CONFIG_ID", "sandbox-whatsapp-config" if META_SANDBOX else "")
 
 # --- SMS and Voice (Twilio) -------------------------------------------------
 # Texts per second per number (Twilio's long-code default is 1; toll-free and short codes allow more).

@@ -29,6 +29,8 @@ class BudgetUse:
     def __str__(self):
         minutes = self.window_seconds / 60
         window = f"{minutes:g} minutes" if self.window_seconds % 60 == 0 else f"{self.window_seconds} seconds"
+        if self.window_seconds == 1:
+            return f"{self.used} of {self.limit} per second"
         return f"{self.used} of {self.limit} in the last {window}"
 
 

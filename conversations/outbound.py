@@ -10,6 +10,7 @@ Entry Point's sender (`conversations.senders`), registered by its adapter.
 
 import logging
 import random
+import re
 import time
 import uuid
 from dataclasses import dataclass
@@ -38,7 +39,16 @@ RATE_LIMIT_BACKOFF = timedelta(minutes=1)
 # Waits for a free slot up to this long happen inside the drainer.
 SHORT_WAIT_SECONDS = 5.0
 
-__all__ = ["SendRefused", "drain_entry_point", "retry", "send_auto_reply", "send_like", "send_reply"]
+__all__ = [
+    "SendRefused",
+    "drain_entry_point",
+    "retry",
+    "send_auto_reply",
+    "send_like",
+    "send_reply",
+    "send_template",
+    "templates",
+]
 
 
 # --- queueing ------------------------------------------------------------------
@@ -54,9 +64,15 @@ def _sender(conversation: Conversation) -> ChannelSender:
     return sender
 
 
-def check_window(conversation: Conversation, *, automatic: bool = False, now=None) -> ReplyWindow:
-    """The reply window if a message may go now; SendRefused with the reason otherwise."""
+def check_window(
+    conversation: Conversation, *, automatic: bool = False, template: bool = False, now=None
+) -> ReplyWindow:
+    """The reply window if a message may go now; SendRefused with the reason otherwise.
+
+    A template (WhatsApp's approved messages) may also go when the window allows templates only."""
     window = reply_window(conversation, now)
+    if template and window.state == ReplyWindow.TEMPLATES_ONLY:
+        return window
     if not window.can_reply:
         raise SendRefused(window.reason or "A reply cannot reach the customer now.")
     if automatic and not window.allows_automatic:
@@ -78,7 +94,7 @@ def _kick(entry_point_id: int, countdown: float = 0) -> None:
 
 def _queue(conversation, *, kind, item_kind, author, text="", payload, reply_to=None, automatic=False, metadata=None):
     sender = _sender(conversation)
-    check_window(conversation, automatic=automatic)
+    check_window(conversation, automatic=automatic, template="template" in payload)
     sender.validate(conversation, kind, payload)
     recipient_id = sender.recipient_id(conversation)
     now = timezone.now()
@@ -126,6 +142,46 @@ def send_reply(conversation: Conversation, agent, text: str) -> TimelineItem:
     )
 
 
+def templates(conversation: Conversation) -> list[dict]:
+    """The message templates the conversation's channel offers (WhatsApp's approved ones); [] for most."""
+    sender = sender_for(conversation.entry_point)
+    return sender.templates(conversation) if sender is not None else []
+
+
+def send_template(conversation: Conversation, agent, template_id: str, variables: dict) -> TimelineItem:
+    """Queue one of the channel's templates with its variables filled in (the way to write outside
+    WhatsApp's 24-hour window). The timeline shows the text the customer receives."""
+    template = next((t for t in templates(conversation) if str(t["id"]) == str(template_id)), None)
+    if template is None:
+        raise SendRefused("Choose one of the approved templates.")
+    values = {}
+    for variable in template.get("variables", []):
+        key = f"{variable['component']}:{variable['name']}"
+        value = str(variables.get(key, "")).strip()
+        if not value:
+            raise SendRefused(f"Fill in {{{{{variable['name']}}}}} of the template.")
+        values[key] = value
+    text = render_template_text(template.get("text", ""), values) or template["name"]
+    return _queue(
+        conversation,
+        kind=OutboundMessage.Kind.TEXT,
+        item_kind=TimelineItem.Kind.AGENT_MESSAGE,
+        author=agent,
+        text=text,
+        payload={"template": {"id": str(template["id"]), "variables": values}, "text": text},
+        metadata={"template": template["name"]},
+    )
+
+
+def render_template_text(text: str, values: dict) -> str:
+    """A template's body with its {{1}} / {{name}} placeholders filled in from body:NAME values."""
+    for key, value in values.items():
+        component, _, name = key.partition(":")
+        if component == "body":
+            text = re.sub(r"\{\{\s*" + re.escape(name) + r"\s*\}\}", value, text)
+    return text
+
+
 def send_like(item: TimelineItem, agent) -> TimelineItem:
     """Queue a heart reaction on a customer's message (Meta maps every reaction to a heart)."""
     if item.kind not in (TimelineItem.Kind.CUSTOMER_MESSAGE, TimelineItem.Kind.STORY_REPLY) or not item.external_id:
@@ -163,7 +219,9 @@ def retry(item: TimelineItem, agent) -> TimelineItem:
     if outbound is None or item.delivery_status != TimelineItem.Delivery.FAILED:
         raise SendRefused("Only a failed message can be retried.")
     sender = _sender(item.conversation)
-    check_window(item.conversation, automatic=item.kind == TimelineItem.Kind.AUTO_REPLY)
+    check_window(
+        item.conversation, automatic=item.kind == TimelineItem.Kind.AUTO_REPLY, template="template" in outbound.payload
+    )
     paused = sender.paused_reason(item.conversation.entry_point)
     if paused:
         raise SendRefused(paused)
@@ -320,7 +378,9 @@ def _resolve_in_doubt(sender: ChannelSender, message: OutboundMessage, now) -> O
 def _send_one(sender: ChannelSender, message: OutboundMessage, slot_id: int | None) -> str:
     item = message.item
     try:
-        window = check_window(item.conversation, automatic=bool(message.payload.get("automatic")))
+        window = check_window(
+            item.conversation, automatic=bool(message.payload.get("automatic")), template="template" in message.payload
+        )
     except SendRefused as refused:
         limiter.release_slot(slot_id)
         record_failed(message, str(refused))

@@ -94,6 +94,11 @@ class ChannelSender:
             raise SendRefused("The customer has no identity at this entry point.")
         return identity.external_id
 
+    def templates(self, conversation) -> list[dict]:
+        """Message templates the agent may send here (WhatsApp outside its window), each
+        {"id", "name", "language", "category", "text", "variables": [{"component", "name", "example"}]}."""
+        return []
+
     def validate(self, conversation, kind: str, payload: dict) -> None:
         """Raise SendRefused when the provider would refuse this message."""
         text = payload.get("text", "")

@@ -11,6 +11,7 @@ urlpatterns = [
     path("c/<int:pk>/", views.conversation_detail, name="conversation"),
     path("c/<int:pk>/items/", views.conversation_items_view, name="items"),
     path("c/<int:pk>/reply/", views.reply, name="reply"),
+    path("c/<int:pk>/template/", views.send_template, name="send_template"),
     path("c/<int:pk>/note/", views.note, name="note"),
     path("c/<int:pk>/assign/", views.assign, name="assign"),
     path("c/<int:pk>/transfer/", views.transfer, name="transfer"),

@@ -74,6 +74,7 @@ def _conversation_context(request, conversation, *, query=None, draft="", note_m
         "timeline": conversation_items(conversation),
         "other_conversations": other_conversations(conversation, visible),
         "window": window,
+        "templates": outbound.templates(conversation) if window.state == window.TEMPLATES_ONLY else [],
         "members": User.objects.filter(memberships__inbox_id=conversation.inbox_id, is_active=True),
         "transfer_inboxes": Inbox.objects.filter(channel_id=conversation.inbox.channel_id).exclude(
             pk=conversation.inbox_id
@@ -165,6 +166,25 @@ def reply(request, pk):
         except outbound.SendRefused as refused:
             error = str(refused)
     return _after_action(request, conversation, error=error, draft=text if error else "")
+
+
+@login_required
+@require_POST
+def send_template(request, pk):
+    """Outside a channel's window (WhatsApp): send one of its approved templates, variables filled in."""
+    conversation = listing.get_visible_conversation(request.user, pk)
+    template_id = request.POST.get("template", "")
+    prefix = f"var:{template_id}:"
+    variables = {key.removeprefix(prefix): value for key, value in request.POST.items() if key.startswith(prefix)}
+    error = ""
+    if conversation.is_closed:
+        error = "This conversation is closed. Reopen it to reply."
+    else:
+        try:
+            outbound.send_template(conversation, request.user, template_id, variables)
+        except outbound.SendRefused as refused:
+            error = str(refused)
+    return _after_action(request, conversation, error=error)
 
 
 @login_required

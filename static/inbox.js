@@ -54,6 +54,13 @@
 
   document.addEventListener("change", function (event) {
     if (event.target.name === "mode") { syncComposer(event.target.form); }
+    // The template picker: only the chosen template's variables are shown and sent.
+    if (event.target.matches("[data-testid=template-select]")) {
+      var chosen = event.target.value;
+      event.target.form.querySelectorAll("fieldset[data-template]").forEach(function (fieldset) {
+        fieldset.hidden = fieldset.disabled = fieldset.dataset.template !== chosen;
+      });
+    }
   });
 
   // Live updates replace the timeline's items: keep the reader's place unless

@@ -4,7 +4,7 @@ import itertools
 
 from django.utils import timezone
 
-from channels_app.meta.models import InstagramAccount
+from channels_app.meta.models import InstagramAccount, MessengerPage, WhatsAppNumber
 from channels_app.models import Channel, EntryPoint
 from conversations.models import Conversation, Customer, CustomerIdentity, TimelineItem
 from inbox.models import AgentAvailability, Inbox, InboxMembership, User
@@ -93,4 +93,23 @@ def make_item(conversation, kind=TimelineItem.Kind.CUSTOMER_MESSAGE, text="Hello
         direction=direction,
         text=text,
         **fields,
+    )
+
+
+def make_messenger_page(page_id="100000000000001", page_name="Acme Shoes", token="page-token-secret", **fields):
+    entry_point = make_entry_point(kind=EntryPoint.Kind.MESSENGER, display_name=page_name, external_id=page_id)
+    return MessengerPage.objects.create(
+        entry_point=entry_point, page_id=page_id, page_name=page_name, page_access_token=token, **fields
+    )
+
+
+def make_whatsapp_number(phone_number_id="106540352242922", waba_id="102290129340398", token="wa-token", **fields):
+    fields.setdefault("display_phone_number", "+1 555-078-3881")
+    entry_point = make_entry_point(
+        kind=EntryPoint.Kind.WHATSAPP,
+        display_name=f"WhatsApp {fields['display_phone_number']}",
+        external_id=phone_number_id,
+    )
+    return WhatsAppNumber.objects.create(
+        entry_point=entry_point, phone_number_id=phone_number_id, waba_id=waba_id, access_token=token, **fields
     )

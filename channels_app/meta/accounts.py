@@ -1,4 +1,4 @@
-"""Connecting, reconnecting and removing Instagram accounts."""
+"""Connecting, reconnecting and removing Instagram accounts, Messenger Pages and WhatsApp numbers."""
 
 import logging
 from dataclasses import dataclass
@@ -13,16 +13,16 @@ from channels_app.models import Channel, EntryPoint
 from conversations import outbound
 from conversations.models import OutboundMessage
 
-from . import oauth
+from . import oauth, whatsapp_graph
 from .graph import GraphError
-from .models import InstagramAccount
+from .models import InstagramAccount, MessengerPage, WhatsAppNumber, WhatsAppTemplate
 
 logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class Connected:
-    account: InstagramAccount
+    account: InstagramAccount | MessengerPage | WhatsAppNumber
     created: bool
     subscribe_error: str = ""
 
@@ -162,3 +162,224 @@ def accounts_needing_attention():
     return InstagramAccount.objects.filter(
         status__in=[InstagramAccount.Status.NEEDS_REAUTHORIZATION, InstagramAccount.Status.NOT_SUBSCRIBED]
     ).order_by("page_name")
+
+
+# --- Messenger Pages ------------------------------------------------------------
+
+
+def connect_messenger_pages(admin, pages: list[oauth.PageChoice]) -> list[Connected]:
+    """Make each chosen Page an Entry Point of the Messaging Channel (Messenger), subscribed to webhooks."""
+    results = []
+    for page in pages:
+        subscribe_error = ""
+        try:
+            oauth.subscribe_page(page.page_id, page.page_token, oauth.MESSENGER_WEBHOOK_FIELDS)
+        except GraphError as error:
+            subscribe_error = str(error)
+            logger.warning("Page %s not subscribed to Messenger webhooks: %s", page.page_id, error)
+        results.append(_save_page(admin, page, subscribe_error))
+    return results
+
+
+@transaction.atomic
+def _save_page(admin, page: oauth.PageChoice, subscribe_error: str) -> Connected:
+    status = MessengerPage.Status.NOT_SUBSCRIBED if subscribe_error else MessengerPage.Status.CONNECTED
+    entry_point, _ = EntryPoint.objects.update_or_create(
+        kind=EntryPoint.Kind.MESSENGER,
+        external_id=page.page_id,
+        defaults={
+            "channel": Channel.objects.get(kind=Channel.Kind.MESSAGING),
+            "display_name": page.page_name,
+            "active": True,
+        },
+    )
+    existing = MessengerPage.objects.select_for_update().filter(page_id=page.page_id).first()
+    fields = {
+        "entry_point": entry_point,
+        "page_name": page.page_name,
+        "page_access_token": page.page_token,
+        "status": status,
+        "status_reason": subscribe_error,
+    }
+    if existing is not None:
+        for name, value in fields.items():
+            setattr(existing, name, value)
+        existing.save()
+        _resume(entry_point.pk)
+        return Connected(existing, False, subscribe_error)
+    created = MessengerPage.objects.create(page_id=page.page_id, added_by=admin, added_on=timezone.now(), **fields)
+    return Connected(created, True, subscribe_error)
+
+
+def _resume(entry_point_id: int) -> None:
+    if OutboundMessage.objects.filter(entry_point_id=entry_point_id, status=OutboundMessage.Status.QUEUED).exists():
+        outbound.enqueue_drain(entry_point_id)
+
+
+def remove_messenger_page(page: MessengerPage) -> str:
+    """Stop receiving and sending for the Page's Messenger; conversations and history stay."""
+    error_message = ""
+    try:
+        oauth.unsubscribe_page(page.page_id, page.page_access_token)
+    except GraphError as error:
+        error_message = str(error)
+        logger.warning("Page %s not unsubscribed: %s", page.page_id, error)
+    with transaction.atomic():
+        MessengerPage.objects.filter(pk=page.pk).update(
+            status=MessengerPage.Status.REMOVED, status_reason="Removed in Settings"
+        )
+        EntryPoint.objects.filter(pk=page.entry_point_id).update(active=False)
+        outbound.fail_queued(
+            page.entry_point_id,
+            f"Not sent: the Page {page.page_name} was removed in Settings. Retry once an admin has added it again.",
+        )
+    return error_message
+
+
+def mark_page_needs_reauthorization(page: MessengerPage, reason: str) -> None:
+    MessengerPage.objects.filter(pk=page.pk).update(
+        status=MessengerPage.Status.NEEDS_REAUTHORIZATION, status_reason=reason
+    )
+    page.status, page.status_reason = MessengerPage.Status.NEEDS_REAUTHORIZATION, reason
+    logger.warning("Messenger Page %s needs reauthorization: %s", page.pk, reason)
+
+
+# --- WhatsApp numbers -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NumberChoice:
+    """A business phone number found on a WhatsApp Business Account, with the token that reaches it."""
+
+    waba_id: str
+    phone_number_id: str
+    display_phone_number: str
+    verified_name: str
+    quality_rating: str
+    messaging_limit_tier: str
+    token: str
+
+
+def numbers_of(token: str, waba_id: str) -> list[NumberChoice]:
+    """The WABA's numbers (GraphError when the token cannot read it)."""
+    return [
+        NumberChoice(
+            waba_id=waba_id,
+            phone_number_id=number.id,
+            display_phone_number=number.display_phone_number,
+            verified_name=number.verified_name,
+            quality_rating=number.quality_rating,
+            messaging_limit_tier=number.messaging_limit_tier,
+            token=token,
+        )
+        for number in whatsapp_graph.phone_numbers(token, waba_id)
+        if number.id
+    ]
+
+
+def connect_whatsapp_number(admin, choice: NumberChoice) -> Connected:
+    """Subscribe the app to the WABA's webhooks and make the number an Entry Point of the Messaging Channel."""
+    subscribe_error = ""
+    try:
+        if not whatsapp_graph.subscribe_app(choice.token, choice.waba_id):
+            subscribe_error = "Meta did not confirm the subscription."
+    except GraphError as error:
+        subscribe_error = str(error)
+        logger.warning("WABA %s not subscribed: %s", choice.waba_id, error)
+    return _save_number(admin, choice, subscribe_error)
+
+
+@transaction.atomic
+def _save_number(admin, choice: NumberChoice, subscribe_error: str) -> Connected:
+    status = WhatsAppNumber.Status.NOT_SUBSCRIBED if subscribe_error else WhatsAppNumber.Status.CONNECTED
+    entry_point, _ = EntryPoint.objects.update_or_create(
+        kind=EntryPoint.Kind.WHATSAPP,
+        external_id=choice.phone_number_id,
+        defaults={
+            "channel": Channel.objects.get(kind=Channel.Kind.MESSAGING),
+            "display_name": f"WhatsApp {choice.display_phone_number}",
+            "active": True,
+        },
+    )
+    fields = {
+        "entry_point": entry_point,
+        "display_phone_number": choice.display_phone_number,
+        "verified_name": choice.verified_name,
+        "waba_id": choice.waba_id,
+        "quality_rating": choice.quality_rating,
+        "messaging_limit_tier": choice.messaging_limit_tier,
+        "access_token": choice.token,
+        "status": status,
+        "status_reason": subscribe_error,
+    }
+    existing = WhatsAppNumber.objects.select_for_update().filter(phone_number_id=choice.phone_number_id).first()
+    if existing is not None:
+        for name, value in fields.items():
+            setattr(existing, name, value)
+        existing.save()
+        _resume(entry_point.pk)
+        return Connected(existing, False, subscribe_error)
+    number = WhatsAppNumber.objects.create(
+        phone_number_id=choice.phone_number_id, added_by=admin, added_on=timezone.now(), **fields
+    )
+    return Connected(number, True, subscribe_error)
+
+
+def remove_whatsapp_number(number: WhatsAppNumber) -> str:
+    """Stop receiving and sending on the number; conversations stay. The WABA stays subscribed while
+    another of its numbers is connected."""
+    error_message = ""
+    others = WhatsAppNumber.objects.filter(waba_id=number.waba_id).exclude(pk=number.pk)
+    if not others.exclude(status=WhatsAppNumber.Status.REMOVED).exists():
+        try:
+            whatsapp_graph.unsubscribe_app(number.access_token, number.waba_id)
+        except GraphError as error:
+            error_message = str(error)
+            logger.warning("WABA %s not unsubscribed: %s", number.waba_id, error)
+    with transaction.atomic():
+        WhatsAppNumber.objects.filter(pk=number.pk).update(
+            status=WhatsAppNumber.Status.REMOVED, status_reason="Removed in Settings"
+        )
+        EntryPoint.objects.filter(pk=number.entry_point_id).update(active=False)
+        outbound.fail_queued(
+            number.entry_point_id,
+            f"Not sent: the WhatsApp number {number.display_phone_number} was removed in Settings. "
+            "Retry once an admin has added it again.",
+        )
+    return error_message
+
+
+def mark_number_paused(number: WhatsAppNumber, reason: str) -> None:
+    WhatsAppNumber.objects.filter(pk=number.pk).update(
+        status=WhatsAppNumber.Status.NEEDS_REAUTHORIZATION, status_reason=reason
+    )
+    number.status, number.status_reason = WhatsAppNumber.Status.NEEDS_REAUTHORIZATION, reason
+    logger.warning("WhatsApp number %s paused: %s", number.pk, reason)
+
+
+def sync_templates(waba_id: str, token: str) -> int:
+    """Replace the WABA's stored templates with Meta's approved ones; returns how many there are."""
+    templates = whatsapp_graph.list_templates(token, waba_id)
+    now = timezone.now()
+    with transaction.atomic():
+        kept = []
+        for template in templates:
+            row, _ = WhatsAppTemplate.objects.update_or_create(
+                waba_id=waba_id,
+                name=template.name,
+                language=template.language,
+                defaults={
+                    "template_id": template.id,
+                    "category": template.category,
+                    "status": "APPROVED",
+                    "parameter_format": template.parameter_format,
+                    "components": list(template.components),
+                    "variables": [
+                        {"component": v.component, "name": v.name, "example": v.example} for v in template.variables
+                    ],
+                    "synced_at": now,
+                },
+            )
+            kept.append(row.pk)
+        WhatsAppTemplate.objects.filter(waba_id=waba_id).exclude(pk__in=kept).delete()
+    return len(kept)

@@ -1,13 +1,8 @@
 """Settings › Channels › Instagram Messaging: the accounts and the Facebook Login add flow."""
 
-import json
-import secrets
-from dataclasses import asdict
 from datetime import timedelta
 
-from django.conf import settings
 from django.contrib import admin, messages
-from django.core import signing
 from django.db.models import Count, Q
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
@@ -16,73 +11,16 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 
-from channels_app.fields import _fernet
 from conversations import limiter
 
 # webhook_admin registers Settings › Webhook events beside the accounts.
-from . import oauth, webhook_admin  # noqa: F401
+# Messenger, WhatsApp and the webhook events register their Settings pages beside these.
+from . import oauth, product_admin, webhook_admin  # noqa: F401
 from .accounts import connect_accounts, remove_account
 from .graph import GraphError
+from .login_flow import SESSION_PAGES, OAuthProblem, _load_pages, _store_pages, check_state, make_state, redirect_uri
 from .models import AccountEvent, InstagramAccount
 from .sender import instagram_rate_limit
-
-STATE_SALT = "channels_app.instagram.oauth"
-STATE_MAX_AGE = 600
-SESSION_NONCE = "instagram_oauth_nonce"
-SESSION_PAGES = "instagram_oauth_pages"
-
-
-class OAuthProblem(Exception):
-    def __init__(self, title, explanation, status=400):
-        super().__init__(title)
-        self.title, self.explanation, self.status = title, explanation, status
-
-
-def redirect_uri(request) -> str:
-    path_ = reverse("admin:meta_instagramaccount_callback")
-    return f"{settings.SITE_URL}{path_}" if settings.SITE_URL else request.build_absolute_uri(path_)
-
-
-def make_state(request) -> str:
-    """A signed state bound to this admin's session; single-use and valid 10 minutes."""
-    nonce = secrets.token_urlsafe(24)
-    request.session[SESSION_NONCE] = nonce
-    return signing.dumps({"nonce": nonce, "user": request.user.pk}, salt=STATE_SALT)
-
-
-def check_state(request, state: str) -> None:
-    expected = request.session.pop(SESSION_NONCE, None)
-    try:
-        data = signing.loads(state or "", salt=STATE_SALT, max_age=STATE_MAX_AGE)
-    except signing.SignatureExpired:
-        raise OAuthProblem(
-            "The sign-in took too long", "Facebook Login must be finished within 10 minutes. Start again.", 403
-        ) from None
-    except signing.BadSignature:
-        raise OAuthProblem(
-            "This sign-in could not be verified",
-            "The answer from Facebook did not carry the state we sent. Start again from Settings.",
-            403,
-        ) from None
-    if not expected or data.get("nonce") != expected or data.get("user") != request.user.pk:
-        raise OAuthProblem(
-            "This sign-in was already used or belongs to another session",
-            "Each Facebook Login can be completed once, in the browser that started it. Start again.",
-            403,
-        )
-
-
-def _store_pages(request, pages):
-    # Page tokens stay on the server, encrypted, between the choice and the confirmation.
-    payload = json.dumps([asdict(page) for page in pages]).encode()
-    request.session[SESSION_PAGES] = _fernet().encrypt(payload).decode()
-
-
-def _load_pages(request) -> list[oauth.PageChoice]:
-    stored = request.session.get(SESSION_PAGES)
-    if not stored:
-        return []
-    return [oauth.PageChoice(**row) for row in json.loads(_fernet().decrypt(stored.encode()))]
 
 
 @admin.register(InstagramAccount)
@@ -317,3 +255,6 @@ class InstagramAccountAdmin(admin.ModelAdmin):
                 messages.warning(request, f"Meta did not confirm the webhook unsubscription: {error}")
             return redirect("admin:meta_instagramaccount_changelist")
         return self._render(request, "remove.html", {"title": f"Remove @{account.username}?", "account": account})
+
+
+# Settings › Messenger and Settings › WhatsApp reuse the flow above.

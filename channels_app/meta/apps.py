@@ -11,6 +11,9 @@ class MetaConfig(AppConfig):
     def ready(self):
         from conversations import senders
 
-        from .sender import InstagramSender
+        from .sender import InstagramSender, MessengerSender
+        from .whatsapp_sender import WhatsAppSender
 
         senders.register(InstagramSender())
+        senders.register(MessengerSender())
+        senders.register(WhatsAppSender())

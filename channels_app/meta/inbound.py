@@ -20,7 +20,7 @@ from conversations.models import Conversation, CustomerIdentity, OutboundMessage
 from . import parser
 from .graph import GraphError
 from .media import MediaError, fetch_media, file_name_for
-from .models import AccountEvent, InstagramAccount
+from .models import AccountEvent, InstagramAccount, MessengerPage
 from .profile import fetch_profile as graph_profile
 
 logger = logging.getLogger(__name__)
@@ -181,6 +181,12 @@ def _count(entry_point, kind, external_id, occurred_at) -> None:
     if account is not None:
         AccountEvent.objects.get_or_create(
             account=account, kind=kind, external_id=external_id, defaults={"occurred_at": occurred_at}
+        )
+        return
+    page = MessengerPage.objects.filter(entry_point=entry_point).first()
+    if page is not None:
+        AccountEvent.objects.get_or_create(
+            messenger_page=page, kind=kind, external_id=external_id, defaults={"occurred_at": occurred_at}
         )
 
 

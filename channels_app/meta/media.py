@@ -3,6 +3,7 @@
 import logging
 from urllib.parse import urlsplit
 
+import requests
 from django.conf import settings
 from django.core.files.base import ContentFile
 
@@ -30,14 +31,28 @@ def sandbox_hosts() -> list[tuple[str, int]]:
     return [((parts.hostname or "").lower(), parts.port or (443 if parts.scheme == "https" else 80))]
 
 
-def fetch_media(url: str) -> tuple[bytes, str]:
-    """Download one media URL from Meta's CDN; returns (content, content type). Raises MediaError."""
+class BearerToken(requests.auth.AuthBase):
+    """WhatsApp's media host wants the number's token as a Bearer header (never in the URL)."""
+
+    def __init__(self, token: str):
+        self.token = token
+
+    def __call__(self, request):
+        request.headers["Authorization"] = f"Bearer {self.token}"
+        return request
+
+
+def fetch_media(url: str, token: str = "") -> tuple[bytes, str]:
+    """Download one media URL from Meta's CDN; returns (content, content type). Raises MediaError.
+
+    `token` (WhatsApp media) goes as a Bearer header to the first host only, never to a redirect's."""
     try:
         return safe_fetch.fetch(
             url,
             allowed_hosts=settings.META_MEDIA_HOSTS,
             max_bytes=MAX_MEDIA_BYTES,
             timeout=settings.META_HTTP_TIMEOUT,
+            auth=BearerToken(token) if token else None,
             trusted_local_hosts=sandbox_hosts(),
         )
     except safe_fetch.FetchRefused as error:

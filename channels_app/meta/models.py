@@ -58,6 +58,116 @@ class InstagramAccount(models.Model):
         return self.status in (self.Status.NEEDS_REAUTHORIZATION, self.Status.REMOVED)
 
 
+class MessengerPage(models.Model):
+    """A Facebook Page whose Messenger conversations are an Entry Point of the Messaging Channel."""
+
+    Status = InstagramAccount.Status
+
+    entry_point = models.OneToOneField(
+        "channels_app.EntryPoint", on_delete=models.PROTECT, related_name="messenger_page"
+    )
+    page_id = models.CharField("Page ID", max_length=64, unique=True)
+    page_name = models.CharField("Page Name", max_length=200)
+    page_access_token = EncryptedTextField(editable=False)
+    status = models.CharField(max_length=30, choices=Status.choices, default=Status.CONNECTED)
+    status_reason = models.TextField(blank=True)
+    added_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name="Added By",
+    )
+    added_on = models.DateTimeField("Added On", default=timezone.now)
+
+    class Meta:
+        ordering = ["page_name"]
+        verbose_name = "Messenger Page"
+        verbose_name_plural = "Messenger"
+
+    def __str__(self):
+        return self.page_name
+
+    @property
+    def sends_paused(self):
+        return self.status in (self.Status.NEEDS_REAUTHORIZATION, self.Status.REMOVED)
+
+
+class WhatsAppNumber(models.Model):
+    """A WhatsApp Business phone number (Cloud API) as an Entry Point of the Messaging Channel."""
+
+    Status = InstagramAccount.Status
+
+    entry_point = models.OneToOneField(
+        "channels_app.EntryPoint", on_delete=models.PROTECT, related_name="whatsapp_number"
+    )
+    phone_number_id = models.CharField("Phone number ID", max_length=64, unique=True)
+    display_phone_number = models.CharField("Phone number", max_length=40)
+    verified_name = models.CharField("Verified name", max_length=200, blank=True)
+    waba_id = models.CharField("WABA ID", max_length=64)
+    quality_rating = models.CharField("Quality rating", max_length=20, blank=True)
+    messaging_limit_tier = models.CharField("Messaging limit tier", max_length=30, blank=True)
+    access_token = EncryptedTextField(editable=False)
+    status = models.CharField(max_length=30, choices=Status.choices, default=Status.CONNECTED)
+    status_reason = models.TextField(blank=True)
+    added_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name="Added By",
+    )
+    added_on = models.DateTimeField("Added On", default=timezone.now)
+
+    class Meta:
+        ordering = ["display_phone_number"]
+        verbose_name = "WhatsApp number"
+        verbose_name_plural = "WhatsApp"
+
+    def __str__(self):
+        name = self.display_phone_number
+        return f"{name} ({self.verified_name})" if self.verified_name else name
+
+    @property
+    def sends_paused(self):
+        return self.status in (self.Status.NEEDS_REAUTHORIZATION, self.Status.REMOVED)
+
+
+class WhatsAppTemplate(models.Model):
+    """An approved message template of a WhatsApp Business Account, synced from Meta."""
+
+    waba_id = models.CharField("WABA ID", max_length=64)
+    template_id = models.CharField(max_length=64, blank=True)
+    name = models.CharField(max_length=512)
+    language = models.CharField(max_length=20)
+    category = models.CharField(max_length=30, blank=True)
+    status = models.CharField(max_length=20, default="APPROVED")
+    parameter_format = models.CharField(max_length=20, default="POSITIONAL")
+    components = models.JSONField(default=list)
+    # [{"component": "body", "name": "1", "example": "Ana"}, …]
+    variables = models.JSONField(default=list)
+    synced_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name", "language"]
+        verbose_name = "WhatsApp template"
+        constraints = [
+            models.UniqueConstraint(fields=["waba_id", "name", "language"], name="unique_whatsapp_template"),
+        ]
+
+    def __str__(self):
+        return f"{self.name} ({self.language})"
+
+    @property
+    def body_text(self) -> str:
+        for component in self.components:
+            if isinstance(component, dict) and str(component.get("type", "")).upper() == "BODY":
+                return str(component.get("text") or "")
+        return ""
+
+
 class AccountEvent(models.Model):
     """Things counted per account that do not become timeline items."""
 
@@ -65,7 +175,13 @@ class AccountEvent(models.Model):
         IGNORED_STORY_MENTION = "ignored_story_mention", "Story mention (not converted)"
         OUTSIDE_ECHO = "outside_echo", "Message sent outside the app"
 
-    account = models.ForeignKey(InstagramAccount, on_delete=models.CASCADE, related_name="events")
+    account = models.ForeignKey(
+        InstagramAccount, on_delete=models.CASCADE, related_name="events", null=True, blank=True
+    )
+    # Messenger Pages count the same things (echoes of other tools).
+    messenger_page = models.ForeignKey(
+        MessengerPage, on_delete=models.CASCADE, related_name="events", null=True, blank=True
+    )
     kind = models.CharField(max_length=30, choices=Kind.choices)
     external_id = models.CharField(max_length=255, blank=True)
     occurred_at = models.DateTimeField(default=timezone.now)
@@ -78,7 +194,12 @@ class AccountEvent(models.Model):
                 fields=["account", "kind", "external_id"],
                 condition=~Q(external_id=""),
                 name="unique_account_event",
-            )
+            ),
+            models.UniqueConstraint(
+                fields=["messenger_page", "kind", "external_id"],
+                condition=~Q(external_id=""),
+                name="unique_messenger_page_event",
+            ),
         ]
 
 
@@ -92,7 +213,7 @@ class WebhookEvent(models.Model):
         IGNORED = "ignored", "Ignored"
 
     received_at = models.DateTimeField(default=timezone.now, db_index=True)
-    object = models.CharField(max_length=20, blank=True)
+    object = models.CharField(max_length=40, blank=True)
     body = models.TextField()
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.RECEIVED)
     attempts = models.PositiveIntegerField(default=0)

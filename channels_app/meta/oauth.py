@@ -20,6 +20,13 @@ SCOPES = (
     "business_management",
 )
 WEBHOOK_FIELDS = "messages,messaging_postbacks,message_reactions,messaging_seen"
+# Facebook Messenger for a Page: its own permissions and webhook fields.
+MESSENGER_SCOPES = ("pages_messaging", "pages_manage_metadata", "pages_show_list", "business_management")
+MESSENGER_WEBHOOK_FIELDS = (
+    "messages,messaging_postbacks,message_reactions,message_reads,messaging_referrals,message_echoes,message_deliveries"
+)
+# WhatsApp through Embedded Signup (Facebook Login for Business with a configuration id).
+WHATSAPP_SCOPES = ("whatsapp_business_management", "whatsapp_business_messaging")
 
 
 @dataclass(frozen=True)
@@ -39,17 +46,42 @@ class PageChoice:
         return bool(self.ig_user_id)
 
 
-def dialog_url(redirect_uri: str, state: str) -> str:
-    query = urlencode(
-        {
-            "client_id": settings.META_APP_ID,
-            "redirect_uri": redirect_uri,
-            "state": state,
-            "response_type": "code",
-            "scope": ",".join(SCOPES),
-        }
-    )
-    return f"{login_dialog_url()}?{query}"
+def dialog_url(redirect_uri: str, state: str, scopes=SCOPES, config_id: str = "") -> str:
+    """Facebook Login's dialog; with `config_id`, Facebook Login for Business (WhatsApp Embedded Signup)."""
+    query = {
+        "client_id": settings.META_APP_ID,
+        "redirect_uri": redirect_uri,
+        "state": state,
+        "response_type": "code",
+        "scope": ",".join(scopes),
+    }
+    if config_id:
+        query.update(config_id=config_id, override_default_response_type="true")
+    return f"{login_dialog_url()}?{urlencode(query)}"
+
+
+def exchange_business_code(code: str, redirect_uri: str) -> str:
+    """Embedded Signup: the code → the business's token (no long-lived exchange for business tokens)."""
+    return GraphClient().get(
+        "oauth/access_token",
+        client_id=settings.META_APP_ID,
+        client_secret=settings.META_APP_SECRET,
+        redirect_uri=redirect_uri,
+        code=code,
+    )["access_token"]
+
+
+def shared_wabas(token: str) -> list[str]:
+    """The WhatsApp Business Accounts the business shared with the app in Embedded Signup.
+
+    Meta lists them as the target ids of the token's whatsapp_business_management scope (debug_token)."""
+    app_token = f"{settings.META_APP_ID}|{settings.META_APP_SECRET}"
+    data = GraphClient(app_token).get("debug_token", input_token=token).get("data") or {}
+    wabas = []
+    for scope in data.get("granular_scopes") or []:
+        if isinstance(scope, dict) and scope.get("scope") == "whatsapp_business_management":
+            wabas += [str(target) for target in scope.get("target_ids") or [] if str(target) not in wabas]
+    return wabas
 
 
 def exchange_code(code: str, redirect_uri: str) -> str:
@@ -71,14 +103,14 @@ def exchange_code(code: str, redirect_uri: str) -> str:
     )["access_token"]
 
 
-def missing_permissions(user_token: str) -> list[str]:
+def missing_permissions(user_token: str, scopes=SCOPES) -> list[str]:
     """The scopes we need that the user did not grant (they may untick some)."""
     granted = {
         row.get("permission")
         for row in GraphClient(user_token).get_all("me/permissions")
         if row.get("status") == "granted"
     }
-    return [scope for scope in SCOPES if scope not in granted]
+    return [scope for scope in scopes if scope not in granted]
 
 
 def list_pages(user_token: str) -> list[PageChoice]:
@@ -102,9 +134,9 @@ def list_pages(user_token: str) -> list[PageChoice]:
     return pages
 
 
-def subscribe_page(page_id: str, page_token: str) -> None:
+def subscribe_page(page_id: str, page_token: str, fields: str = WEBHOOK_FIELDS) -> None:
     """Subscribe the Page to our app's webhooks. Raises GraphError."""
-    GraphClient(page_token).post(f"{page_id}/subscribed_apps", params={"subscribed_fields": WEBHOOK_FIELDS})
+    GraphClient(page_token).post(f"{page_id}/subscribed_apps", params={"subscribed_fields": fields})
 
 
 def unsubscribe_page(page_id: str, page_token: str) -> None:

@@ -8,7 +8,9 @@ see ../shared/meta/README.md.
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-SUPPORTED_OBJECTS = {"instagram", "page"}
+SUPPORTED_OBJECTS = {"instagram", "page", "whatsapp_business_account"}
+# What this module parses; Messenger ("page") and WhatsApp have parsers of their own.
+INSTAGRAM_OBJECTS = {"instagram", "page"}
 MEDIA_TYPES = {"image", "video", "audio", "file", "ig_reel", "reel", "share", "animated_image_share"}
 
 
@@ -161,7 +163,7 @@ def parse_delivery(payload) -> Delivery:
     if not isinstance(payload, dict):
         raise PayloadError("The body is not a JSON object.")
     obj = payload.get("object")
-    if not isinstance(obj, str) or obj not in SUPPORTED_OBJECTS:
+    if not isinstance(obj, str) or obj not in INSTAGRAM_OBJECTS:
         raise PayloadError(f"Unsupported webhook object {obj!r}.")
     entries = payload.get("entry")
     if not isinstance(entries, list):

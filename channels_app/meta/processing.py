@@ -2,7 +2,7 @@
 
 import json
 import logging
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from celery import current_app
 from django.db import OperationalError, transaction
@@ -11,9 +11,9 @@ from django.utils import timezone
 
 from channels_app.models import EntryPoint
 
-from . import inbound, parser
+from . import inbound, messenger_inbound, messenger_parser, parser, whatsapp_inbound, whatsapp_parser
 from .dispatch import publish_in_batches
-from .models import InstagramAccount, WebhookEvent
+from .models import WebhookEvent
 
 logger = logging.getLogger(__name__)
 
@@ -33,18 +33,49 @@ def enqueue_processing(event_id: int, countdown: float | None = None) -> bool:
     return True
 
 
-def find_entry_point(obj: str, account_id: str) -> EntryPoint | None:
-    """The Entry Point a delivery's entry is for: Instagram user id, or Page id for Messenger.
+# Per webhook object: how to parse it, which Entry Point kind its ids name, who applies its events.
+PRODUCTS = {
+    "instagram": (parser.parse_delivery, EntryPoint.Kind.INSTAGRAM, inbound.handle_event),
+    messenger_parser.MESSENGER_OBJECT: (
+        messenger_parser.parse_messenger_delivery,
+        EntryPoint.Kind.MESSENGER,
+        messenger_inbound.handle_event,
+    ),
+    whatsapp_parser.WHATSAPP_OBJECT: (
+        whatsapp_parser.parse_whatsapp_delivery,
+        EntryPoint.Kind.WHATSAPP,
+        whatsapp_inbound.handle_event,
+    ),
+}
+NO_ENTRY_POINT = {
+    "instagram": "No Entry Point for instagram account {}",
+    messenger_parser.MESSENGER_OBJECT: "No Messenger Page {} is connected (add it in Settings › Messenger)",
+    whatsapp_parser.WHATSAPP_OBJECT: "No WhatsApp number with phone number ID {} (add it in Settings › WhatsApp)",
+}
 
-    A Page's deliveries go to its Messenger Entry Point; until one exists, to the
-    Instagram account connected through that Page."""
-    if obj == "instagram":
-        return EntryPoint.objects.filter(kind=EntryPoint.Kind.INSTAGRAM, external_id=account_id).first()
-    messenger = EntryPoint.objects.filter(kind=EntryPoint.Kind.MESSENGER, external_id=account_id).first()
-    if messenger is not None:
-        return messenger
-    account = InstagramAccount.objects.filter(page_id=account_id).select_related("entry_point").first()
-    return account.entry_point if account is not None else None
+
+def find_entry_point(obj: str, account_id: str) -> EntryPoint | None:
+    """The Entry Point an event is for: the Instagram user id, the Page id (Messenger), the phone number ID
+    (WhatsApp). A Page without a Messenger Entry Point gets nothing, even if its Instagram account is connected."""
+    product = PRODUCTS.get(obj)
+    if product is None or not account_id:
+        return None
+    return EntryPoint.objects.filter(kind=product[1], external_id=account_id).first()
+
+
+LAST = datetime.max.replace(tzinfo=UTC)
+
+
+def _when(event):
+    """Events apply in time order; those without a time (WhatsApp's account errors) last."""
+    return getattr(event, "occurred_at", None) or LAST
+
+
+def _address(obj: str, entry, item) -> str:
+    """The id naming the Entry Point: WhatsApp names the number on each event, the others on the entry."""
+    if obj == whatsapp_parser.WHATSAPP_OBJECT:
+        return item.phone_number_id
+    return entry.account_id
 
 
 def process_webhook_event(event_id: int) -> str:
@@ -75,23 +106,28 @@ def _process(event_id: int, isolate_events: bool) -> str:
             return event.status if event else "missing"
         event.attempts += 1
         try:
-            delivery = parser.parse_delivery(json.loads(event.body))
+            payload = json.loads(event.body)
+            obj = payload.get("object") if isinstance(payload, dict) else None
+            parse, _kind, handle = PRODUCTS.get(obj, PRODUCTS["instagram"])
+            delivery = parse(payload)
         except (ValueError, parser.PayloadError) as error:
             return _finish(event, WebhookEvent.Status.FAILED, f"Unreadable delivery: {error}")
 
         applied, problems, notes = 0, [], []
         for entry in delivery.entries:
             notes.extend(f"{ignored.kind}: {ignored.reason}" for ignored in entry.ignored)
-            if not entry.events:
-                continue
-            entry_point = find_entry_point(delivery.object, entry.account_id)
-            if entry_point is None:
-                notes.append(f"No Entry Point for {delivery.object} account {entry.account_id}")
-                continue
-            for item in sorted(entry.events, key=lambda e: e.occurred_at):
+            missing, found = set(), {}
+            for item in sorted(entry.events, key=_when):
+                address = _address(delivery.object, entry, item)
+                if address not in found:
+                    found[address] = find_entry_point(delivery.object, address)
+                entry_point = found[address]
+                if entry_point is None:
+                    missing.add(address)
+                    continue
                 if not isolate_events:
                     try:
-                        inbound.handle_event(entry_point, item)
+                        handle(entry_point, item)
                     except OperationalError:
                         raise
                     except Exception as error:
@@ -100,13 +136,16 @@ def _process(event_id: int, isolate_events: bool) -> str:
                     continue
                 try:
                     with transaction.atomic():
-                        inbound.handle_event(entry_point, item)
+                        handle(entry_point, item)
                     applied += 1
                 except OperationalError:
                     raise
                 except Exception as error:
                     logger.exception("Webhook %s: event %s failed", event.pk, type(item).__name__)
-                    problems.append(f"{type(item).__name__} {getattr(item, 'mid', '')}: {error!r}")
+                    mid = getattr(item, "mid", "") or getattr(item, "message_id", "")
+                    problems.append(f"{type(item).__name__} {mid}: {error!r}")
+            reason = NO_ENTRY_POINT.get(delivery.object, "No Entry Point for {}")
+            notes.extend(reason.format(address) for address in sorted(missing))
 
         if problems:
             return _finish(event, WebhookEvent.Status.FAILED, "\n".join(problems + notes))

@@ -11,10 +11,11 @@ from django.utils.formats import date_format
 
 from conversations.senders import ChannelSender, RateLimit, ReplyWindow, SendFailed
 
+from . import messenger_graph
 from . import send as send_api
-from .accounts import mark_needs_reauthorization
+from .accounts import mark_needs_reauthorization, mark_page_needs_reauthorization
 from .graph import GraphError
-from .models import InstagramAccount
+from .models import InstagramAccount, MessengerPage
 
 # Meta's messaging windows: a standard reply within 24 hours of the customer's
 # last message; with the HUMAN_AGENT tag up to 7 days; nothing after that.
@@ -26,18 +27,22 @@ def instagram_rate_limit() -> RateLimit:
     return RateLimit(settings.INSTAGRAM_SEND_LIMIT, settings.INSTAGRAM_SEND_WINDOW_SECONDS)
 
 
-def failure_reason(error: GraphError) -> str:
+def failure_reason(error: GraphError, label: str = "Instagram") -> str:
     """Meta's refusal in plain words for the agent."""
     if error.outside_window:
         return (
-            "Instagram refused it: the customer's messaging window has closed. "
+            f"{label} refused it: the customer's messaging window has closed. "
             "You can reply again when the customer writes."
         )
     if error.user_unavailable:
-        return "This person isn't available right now (they may have blocked the account or left Instagram)."
+        return f"This person isn't available right now (they may have blocked the account or left {label})."
     if error.code == 200:
-        return f"The Instagram account lacks a permission for this: {error.message}"
-    return f"Instagram refused the message: {error.message}"
+        return f"The {label} account lacks a permission for this: {error.message}"
+    return f"{label} refused the message: {error.message}"
+
+
+def messenger_rate_limit() -> RateLimit:
+    return RateLimit(settings.MESSENGER_SEND_LIMIT, settings.MESSENGER_SEND_WINDOW_SECONDS)
 
 
 def _local(moment) -> str:
@@ -48,17 +53,18 @@ def _account(entry_point) -> InstagramAccount | None:
     return InstagramAccount.objects.filter(entry_point_id=entry_point.pk).first()
 
 
-class InstagramSender(ChannelSender):
-    entry_point_kinds = ("instagram",)
-    label = "Instagram"
-    max_text_length = 1000
+class MetaPageSender(ChannelSender):
+    """Meta's Messenger Platform window rules, shared by Instagram and Messenger."""
+
+    label = ""
 
     def reply_window(self, conversation, now) -> ReplyWindow:
+        label = self.label
         last = conversation.last_customer_message_at
         if last is None:
             return ReplyWindow(
                 ReplyWindow.CLOSED,
-                reason="The customer has not written yet, so Instagram does not allow a message.",
+                reason=f"The customer has not written yet, so {label} does not allow a message.",
             )
         if now <= last + STANDARD_WINDOW:
             closes_at = last + STANDARD_WINDOW
@@ -66,7 +72,7 @@ class InstagramSender(ChannelSender):
                 ReplyWindow.OPEN,
                 closes_at,
                 notice=(
-                    f"Replies reach the customer on Instagram. The 24-hour window is open until {_local(closes_at)}."
+                    f"Replies reach the customer on {label}. The 24-hour window is open until {_local(closes_at)}."
                 ),
             )
         if now <= last + HUMAN_AGENT_WINDOW:
@@ -86,9 +92,15 @@ class InstagramSender(ChannelSender):
             last + HUMAN_AGENT_WINDOW,
             reason=(
                 "More than 7 days have passed since the customer's last message; "
-                "Instagram allows replies again when the customer writes."
+                f"{label} allows replies again when the customer writes."
             ),
         )
+
+
+class InstagramSender(MetaPageSender):
+    entry_point_kinds = ("instagram",)
+    label = "Instagram"
+    max_text_length = 1000
 
     def rate_limit(self, entry_point) -> RateLimit:
         return instagram_rate_limit()
@@ -147,3 +159,62 @@ def _message_body(payload: dict) -> dict:
             }
         }
     return {"text": payload["text"]}
+
+
+def _page(entry_point) -> MessengerPage | None:
+    return MessengerPage.objects.filter(entry_point_id=entry_point.pk).first()
+
+
+class MessengerSender(MetaPageSender):
+    """Facebook Messenger: Instagram's windows, the Page's Send API, Messenger's limits."""
+
+    entry_point_kinds = ("messenger",)
+    label = "Messenger"
+    max_text_length = messenger_graph.MAX_TEXT_LENGTH
+
+    def rate_limit(self, entry_point) -> RateLimit:
+        return messenger_rate_limit()
+
+    def paused_reason(self, entry_point) -> str:
+        page = _page(entry_point)
+        if page is not None and page.status == MessengerPage.Status.NEEDS_REAUTHORIZATION:
+            return (
+                f"Paused: the Page {page.page_name} needs reauthorization by an admin. "
+                "Replies wait and go out once it is reconnected."
+            )
+        return ""
+
+    def removed_reason(self, entry_point) -> str:
+        page = _page(entry_point)
+        if page is None:
+            return "This conversation's Messenger Page is not connected."
+        if page.status == MessengerPage.Status.REMOVED:
+            return f"The Page {page.page_name} was removed in Settings; replies can't be sent until it is added again."
+        return ""
+
+    def send(self, message, window: ReplyWindow) -> str:
+        page = MessengerPage.objects.get(entry_point_id=message.entry_point_id)
+        token, human_agent = page.page_access_token, window.tag == send_api.HUMAN_AGENT
+        payload = message.payload
+        try:
+            if message.kind == message.Kind.REACTION:
+                return messenger_graph.send_reaction(token, page.page_id, message.recipient_id, payload["message_id"])
+            if payload.get("attachment_url"):
+                return messenger_graph.send_attachment(
+                    token,
+                    page.page_id,
+                    message.recipient_id,
+                    payload.get("attachment_type", "image"),
+                    payload["attachment_url"],
+                    human_agent=human_agent,
+                )
+            return messenger_graph.send_text(token, page.page_id, message.recipient_id, payload["text"], human_agent)
+        except GraphError as error:
+            if error.token_invalid:
+                mark_page_needs_reauthorization(page, f"Meta refused the page token: {error.message}")
+                raise SendFailed(SendFailed.PAUSED, str(error), reached_provider=False) from error
+            if error.rate_limited:
+                raise SendFailed(SendFailed.RATE_LIMITED, str(error)) from error
+            if error.transient:
+                raise SendFailed(SendFailed.TRANSIENT, str(error), reached_provider=error.reached_meta) from error
+            raise SendFailed(SendFailed.REFUSED, failure_reason(error, "Messenger")) from error

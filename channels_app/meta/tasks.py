@@ -3,7 +3,7 @@ import logging
 from celery import shared_task
 from django.db import OperationalError
 
-from . import inbound, media, processing
+from . import inbound, media, messenger_inbound, processing, whatsapp_inbound
 
 logger = logging.getLogger(__name__)
 
@@ -59,7 +59,8 @@ def sweep_webhook_events():
 @shared_task(bind=True, max_retries=5, acks_late=True, name="channels_app.tasks.fetch_customer_profile")
 def fetch_customer_profile(self, identity_id):
     """Fetch a new customer's name, username and picture once; the placeholder stays on failure."""
-    if not inbound.fetch_profile(identity_id) and self.request.retries < self.max_retries:
+    fetch = messenger_inbound.fetch_profile if messenger_inbound.is_messenger_identity(identity_id) else None
+    if not (fetch or inbound.fetch_profile)(identity_id) and self.request.retries < self.max_retries:
         raise self.retry(countdown=60 * 2**self.request.retries)
 
 
@@ -67,4 +68,11 @@ def fetch_customer_profile(self, identity_id):
 def download_attachment(self, attachment_id):
     """Store a media file before Meta's CDN link expires."""
     if not media.download_attachment(attachment_id, final=self.request.retries >= self.max_retries):
+        raise self.retry(countdown=30 * 2**self.request.retries)
+
+
+@shared_task(bind=True, max_retries=4, acks_late=True, name="channels_app.tasks.download_whatsapp_media")
+def download_whatsapp_media(self, attachment_id):
+    """Fetch a customer's WhatsApp media through its media id before the id expires."""
+    if not whatsapp_inbound.download_media(attachment_id, final=self.request.retries >= self.max_retries):
         raise self.retry(countdown=30 * 2**self.request.retries)

@@ -36,6 +36,8 @@ class CustomerIdentity(models.Model):
     entry_point = models.ForeignKey("channels_app.EntryPoint", on_delete=models.PROTECT, related_name="identities")
     external_id = models.CharField(max_length=100)
     created_at = models.DateTimeField(default=timezone.now)
+    # What the provider told about how the customer came (a Messenger referral: m.me link, ad).
+    attributes = models.JSONField(default=dict, blank=True)
 
     class Meta:
         verbose_name_plural = "customer identities"

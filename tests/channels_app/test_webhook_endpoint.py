@@ -80,7 +80,7 @@ def test_a_body_that_is_not_json_is_refused_with_400(client, db, caplog):
 
 
 def test_an_unknown_object_is_refused_with_400(client, db):
-    response = post_webhook(client, {"object": "whatsapp_business_account", "entry": []})
+    response = post_webhook(client, {"object": "permissions", "entry": []})
 
     assert response.status_code == 400
     assert not WebhookEvent.objects.exists()

@@ -308,10 +308,13 @@ def test_a_batched_delivery_applies_every_message_in_timestamp_order(account):
     assert list(first_customer.items.values_list("text", flat=True)) == ["first", "second"]
 
 
-def test_messenger_deliveries_match_the_page_id(account):
-    deliver(load("messenger_text"))
+def test_messenger_deliveries_without_a_messenger_page_are_ignored_with_the_reason(account):
+    # The Page's Instagram account is connected, but Messenger is not: nothing goes to Instagram's Entry Point.
+    event = deliver(load("messenger_text"))
 
-    assert items().get().text == "Hello from Messenger"
+    assert event.status == WebhookEvent.Status.IGNORED
+    assert "No Messenger Page 100000000000001" in event.last_error
+    assert not items().exists()
 
 
 def test_a_poison_event_fails_alone_and_is_recorded(account):
