@@ -11,6 +11,7 @@ from inbox.views import media
 def favicon(request):
     return HttpResponsePermanentRedirect(staticfiles_storage.url("favicon.ico"))
 
+
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="inbox:home", permanent=False)),
     # Browsers ask for /favicon.ico on every page that names none (the Settings pages, the sandbox).
