@@ -30,6 +30,8 @@ class Connected:
     subscribe_error: str = ""
     # The account's status before this login: "" when it is new.
     previous_status: str = ""
+    # Replies that waited for this account and go out now.
+    resumed: int = 0
 
     @property
     def verb(self) -> str:
@@ -85,11 +87,11 @@ def _save_account(admin, page: oauth.PageChoice, subscribe_error: str) -> Connec
         queued = OutboundMessage.objects.filter(
             entry_point_id=account.entry_point_id, status=OutboundMessage.Status.QUEUED
         )
-        if queued.exists():
-            # Paused sends wait from the moment the token failed: they go now, with the new token.
-            queued.update(next_attempt_at=timezone.now())
+        # Paused sends wait from the moment the token failed: they go now, with the new token.
+        resumed = queued.update(next_attempt_at=timezone.now())
+        if resumed:
             outbound.enqueue_drain(account.entry_point_id)
-        return Connected(account, False, subscribe_error, previous_status)
+        return Connected(account, False, subscribe_error, previous_status, resumed)
 
     entry_point, _ = EntryPoint.objects.update_or_create(
         kind=EntryPoint.Kind.INSTAGRAM,

@@ -243,6 +243,7 @@ class InstagramAccountAdmin(admin.ModelAdmin):
             path("add/start/", view(self.start_view), name="meta_instagramaccount_start"),
             path("add/callback/", view(self.callback_view), name="meta_instagramaccount_callback"),
             path("add/confirm/", view(require_POST(self.confirm_view)), name="meta_instagramaccount_confirm"),
+            path("add/cancel/", view(self.cancel_view), name="meta_instagramaccount_cancel"),
             path("<int:pk>/remove/", view(self.remove_view), name="meta_instagramaccount_remove"),
             *super().get_urls(),
         ]
@@ -313,6 +314,7 @@ class InstagramAccountAdmin(admin.ModelAdmin):
                 "ineligible": ineligible,
                 "connected": connected,
                 "ticked": ticked,
+                "reauthorizing": bool(for_account),
                 "error": error,
             },
         )
@@ -393,10 +395,21 @@ class InstagramAccountAdmin(admin.ModelAdmin):
                     ),
                 )
             else:
-                messages.success(request, f"@{username} was {result.verb}: its queued replies are being sent.")
+                resumed = result.resumed
+                waiting = (
+                    f" {resumed} waiting repl{'y is' if resumed == 1 else 'ies are'} being sent." if resumed else ""
+                )
+                messages.success(request, f"@{username} was {result.verb}.{waiting}")
         verbs = {result.verb for result in results}
         noun = "Instagram account" if len(results) == 1 else "Instagram accounts"
         return self._finish(request, f"{noun} {verbs.pop() if len(verbs) == 1 else 'connected'}")
+
+    def cancel_view(self, request):
+        """Cancel on the choice: the login's Page tokens are dropped; the popup closes."""
+        request.session.pop(SESSION_PAGES, None)
+        request.session.pop(SESSION_FOR_ACCOUNT, None)
+        messages.info(request, "Nothing was added or changed.")
+        return self._finish(request, "Cancelled")
 
     def remove_view(self, request, pk):
         account = get_object_or_404(InstagramAccount, pk=pk)
