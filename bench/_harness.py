@@ -22,6 +22,7 @@ BASE_ENV = {
     "ALLOWED_HOSTS": "127.0.0.1,localhost",
     "SECURE_SSL_REDIRECT": "false",
     "META_SANDBOX": "false",
+    "SITE_URL": "https://support.example.com",
     "META_APP_ID": "bench-app",
     "META_APP_SECRET": "bench-app-secret",
     "META_VERIFY_TOKEN": "bench-verify",

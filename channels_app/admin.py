@@ -1,6 +1,10 @@
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.widgets import RelatedFieldWidgetWrapper
 from django.db.models import Count
+from django.shortcuts import redirect
+from django.template.defaultfilters import pluralize
+from django.urls import reverse
 
 from conversations.routing import route_unrouted_conversations
 
@@ -38,6 +42,19 @@ class ChannelAdmin(admin.ModelAdmin):
         return False
 
 
+def without_related_links(formfield):
+    """An Inbox picker only picks: no add / change / delete icons that act on the Inbox itself."""
+    if formfield is not None and isinstance(formfield.widget, RelatedFieldWidgetWrapper):
+        widget = formfield.widget
+        widget.can_add_related = widget.can_change_related = widget.can_delete_related = False
+        widget.can_view_related = False
+    return formfield
+
+
+def routed_message(count: int) -> str:
+    return f"{count} waiting conversation{pluralize(count)} {'was' if count == 1 else 'were'} routed."
+
+
 class RoutingExceptionForm(forms.ModelForm):
     class Meta:
         model = RoutingException
@@ -58,8 +75,12 @@ class RoutingExceptionInline(admin.TabularInline):
         if db_field.name == "entry_point" and channel is not None:
             kwargs["queryset"] = EntryPoint.objects.filter(channel=channel)
         if db_field.name == "inbox":
-            kwargs["queryset"] = db_field.related_model.objects.order_by("name")
+            inboxes = db_field.related_model.objects.order_by("name")
+            kwargs["queryset"] = inboxes.filter(channel=channel) if channel is not None else inboxes
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        return without_related_links(super().formfield_for_dbfield(db_field, request, **kwargs))
 
 
 class EntryPointInline(admin.TabularInline):
@@ -77,7 +98,7 @@ class EntryPointInline(admin.TabularInline):
 
 @admin.register(EntryPointSettings)
 class EntryPointSettingsAdmin(admin.ModelAdmin):
-    list_display = ["__str__", "default_inbox", "exception_count", "entry_point_count"]
+    list_display = ["channel_name", "default_inbox", "exception_count", "entry_point_count"]
     fields = ["default_inbox"]
     inlines = [RoutingExceptionInline, EntryPointInline]
 
@@ -93,7 +114,7 @@ class EntryPointSettingsAdmin(admin.ModelAdmin):
         )
 
     @admin.display(description="Channel")
-    def __str__(self, channel):
+    def channel_name(self, channel):
         return str(channel)
 
     @admin.display(description="Exceptions", ordering="exception_total")
@@ -120,8 +141,20 @@ class EntryPointSettingsAdmin(admin.ModelAdmin):
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "default_inbox":
-            kwargs["queryset"] = db_field.related_model.objects.order_by("name")
+            inboxes = db_field.related_model.objects.order_by("name")
+            channel = getattr(request, "_entry_point_settings_channel", None)
+            kwargs["queryset"] = inboxes.filter(channel=channel) if channel is not None else inboxes
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        return without_related_links(super().formfield_for_dbfield(db_field, request, **kwargs))
+
+    def response_change(self, request, obj):
+        # Django's "The Entry Points “Messaging” was changed" reads oddly for a proxy of Channel.
+        self.message_user(request, f"The {obj} Channel's Entry Points were saved.", messages.SUCCESS)
+        if "_continue" in request.POST:
+            return redirect(request.path)
+        return redirect(reverse("admin:channels_app_entrypointsettings_changelist"))
 
     def has_add_permission(self, request):
         return False
@@ -135,7 +168,7 @@ class EntryPointSettingsAdmin(admin.ModelAdmin):
         # conversations that waited unrouted find their inbox now.
         routed = route_unrouted_conversations(form.instance.entry_points.all())
         if routed:
-            self.message_user(request, f"{routed} waiting conversation(s) were routed.", messages.INFO)
+            self.message_user(request, routed_message(routed), messages.INFO)
 
 
 @admin.register(EntryPoint)
@@ -175,7 +208,7 @@ class EntryPointAdmin(admin.ModelAdmin):
         if "active" in form.changed_data:
             routed = set_entry_point_active(obj, obj.active)
             if routed:
-                self.message_user(request, f"{routed} waiting conversation(s) were routed.")
+                self.message_user(request, routed_message(routed))
         super().save_model(request, obj, form, change)
 
     @admin.action(description="Pause selected entry points")
@@ -187,4 +220,4 @@ class EntryPointAdmin(admin.ModelAdmin):
     @admin.action(description="Resume selected entry points")
     def resume(self, request, queryset):
         routed = sum(set_entry_point_active(entry_point, True) for entry_point in queryset)
-        self.message_user(request, f"Resumed. {routed} waiting conversation(s) were routed.")
+        self.message_user(request, f"Resumed. {routed_message(routed)}")

@@ -121,6 +121,16 @@ class RoutingException(models.Model):
     def clean(self):
         if self.entry_point_id and self.channel_id and self.entry_point.channel_id != self.channel_id:
             raise ValidationError({"entry_point": "Choose an entry point of this Channel."})
+        channel_id = self.entry_point.channel_id if self.entry_point_id else self.channel_id
+        if self.inbox_id and channel_id and self.inbox.channel_id != channel_id:
+            # Its agents work in another Channel: they would get conversations they cannot answer.
+            raise ValidationError(
+                {
+                    "inbox": f"The {self.inbox} inbox belongs to the {self.inbox.channel} Channel; "
+                    f"choose an inbox of the {self.entry_point.channel if self.entry_point_id else self.channel} "
+                    "Channel."
+                }
+            )
 
     def save(self, *args, **kwargs):
         if self.entry_point_id and not self.channel_id:

@@ -1,7 +1,6 @@
 from allauth.mfa.utils import is_mfa_enabled
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied
-from django.shortcuts import redirect
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 
@@ -34,7 +33,8 @@ class SettingsSite(admin.AdminSite):
             next_url = reverse("admin:index")
         if request.user.is_authenticated:
             if not request.user.is_settings_admin:
-                raise PermissionDenied("Settings are for admins only.")
+                # Inside the app's layout, with the way back: not a bare "403 Forbidden".
+                return render(request, "settings_forbidden.html", status=403)
             return redirect(next_url)
         query = urlencode({"next": next_url})
         return redirect(f"{reverse('account_login')}?{query}")

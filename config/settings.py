@@ -46,6 +46,9 @@ CSRF_TRUSTED_ORIGINS = [origin for origin in env.list("CSRF_TRUSTED_ORIGINS", de
 # Public base URL of this installation: used for the OAuth redirect URI and the
 # webhook URL shown to admins. Empty means "build it from the request".
 SITE_URL = env_or("SITE_URL", "").rstrip("/")
+if not SITE_URL and not DEBUG:
+    # Emails sent by workers (e.g. "reauthorize this account") link back here; no request to build it from.
+    raise ImproperlyConfigured("SITE_URL must be set when DEBUG is off, e.g. https://support.example.com.")
 
 INSTALLED_APPS = [
     "config.apps.ProjectConfig",

@@ -1,12 +1,21 @@
 from django.conf import settings
 from django.contrib import admin
+from django.contrib.staticfiles.storage import staticfiles_storage
+from django.http import HttpResponsePermanentRedirect
 from django.urls import include, path
 from django.views.generic import RedirectView
 
 from inbox.views import media
 
+
+def favicon(request):
+    return HttpResponsePermanentRedirect(staticfiles_storage.url("favicon.ico"))
+
+
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="inbox:home", permanent=False)),
+    # Browsers ask for /favicon.ico on every page that names none (the Settings pages, the sandbox).
+    path("favicon.ico", favicon),
     path("settings/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
     path("inbox/", include("inbox.urls")),

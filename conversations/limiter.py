@@ -44,6 +44,18 @@ def budget_use(entry_point_id: int, limit: RateLimit, now=None) -> BudgetUse:
     return BudgetUse(used, limit.count, limit.window_seconds, backlog)
 
 
+def next_free_at(entry_point_id: int, limit: RateLimit, now=None):
+    """When the Entry Point's budget has room again, or None if it has room now (read only)."""
+    now = now or timezone.now()
+    window = timedelta(seconds=limit.window_seconds)
+    in_window = SendSlot.objects.filter(entry_point_id=entry_point_id, taken_at__gt=now - window)
+    used = in_window.count()
+    if used < limit.count:
+        return None
+    oldest = in_window.order_by("taken_at").values_list("taken_at", flat=True)[used - limit.count]
+    return oldest + window
+
+
 @dataclass(frozen=True)
 class Grant:
     """The limiter's answer: a slot (granted) or when the next one frees."""

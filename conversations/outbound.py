@@ -20,6 +20,7 @@ from celery import current_app
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.formats import date_format
 
 from channels_app.models import EntryPoint
 
@@ -42,11 +43,13 @@ SHORT_WAIT_SECONDS = 5.0
 __all__ = [
     "SendRefused",
     "drain_entry_point",
+    "queued_reasons",
     "retry",
     "send_auto_reply",
     "send_like",
     "send_reply",
     "send_template",
+    "sending_state",
     "templates",
 ]
 
@@ -252,6 +255,62 @@ def fail_queued(entry_point_id: int, reason: str) -> int:
         record_failed(message, reason)
         count += 1
     return count
+
+
+# --- why queued messages wait ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SendingState:
+    """Whether the Entry Point's queue moves now, and if not why, in the agent's words."""
+
+    reason: str = ""
+    # True when nothing goes until someone acts (paused, removed); False when it only waits for time.
+    blocked: bool = False
+
+    @property
+    def waiting(self) -> bool:
+        return bool(self.reason)
+
+
+def _clock(moment) -> str:
+    return date_format(timezone.localtime(moment), "H:i")
+
+
+def sending_state(entry_point, now=None) -> SendingState:
+    """Why replies at this Entry Point wait now: removed, paused (e.g. needs reauthorization), or its budget."""
+    sender = sender_for(entry_point)
+    if sender is None:
+        return SendingState("This conversation's entry point cannot send messages.", blocked=True)
+    removed = sender.removed_reason(entry_point)
+    if removed:
+        return SendingState(removed, blocked=True)
+    paused = sender.paused_reason(entry_point)
+    if paused:
+        return SendingState(paused, blocked=True)
+    limit = sender.rate_limit(entry_point)
+    if limit is not None:
+        frees_at = limiter.next_free_at(entry_point.pk, limit, now)
+        if frees_at is not None:
+            return SendingState(f"Waiting: the account's send budget frees at {_clock(frees_at)}.")
+    return SendingState()
+
+
+def queued_reasons(items, state: SendingState, now=None) -> dict[int, str]:
+    """Each queued item's reason for waiting: the Entry Point's, or its own retry after a provider error."""
+    now = now or timezone.now()
+    queued = [item.pk for item in items if item.delivery_status == TimelineItem.Delivery.QUEUED]
+    if not queued:
+        return {}
+    reasons = {}
+    for message in OutboundMessage.objects.filter(item_id__in=queued, status=OutboundMessage.Status.QUEUED):
+        if state.reason:
+            reasons[message.item_id] = state.reason
+        elif message.next_attempt_at > now and message.last_error:
+            reasons[message.item_id] = (
+                f"Waiting: trying again at {_clock(message.next_attempt_at)} ({message.last_error})"
+            )
+    return reasons
 
 
 # --- draining ------------------------------------------------------------------

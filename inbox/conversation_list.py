@@ -90,7 +90,13 @@ class ListQuery:
 
 def filtered_conversations(user, query: ListQuery, inbox_ids):
     conversations = visible_conversations(user, query.scope(inbox_ids))
-    if query.filter == "closed":
+    if query.q:
+        # A search looks through every status (each row shows its own); Mine / Unassigned still narrow it.
+        if query.filter == "mine":
+            conversations = conversations.filter(assignee=user)
+        elif query.filter == "unassigned":
+            conversations = conversations.filter(assignee__isnull=True)
+    elif query.filter == "closed":
         conversations = conversations.filter(status=Conversation.Status.CLOSED)
     else:
         conversations = conversations.exclude(status=Conversation.Status.CLOSED)
@@ -109,6 +115,8 @@ def filtered_conversations(user, query: ListQuery, inbox_ids):
 
 
 def ordered(conversations, query: ListQuery):
+    if query.q:
+        return conversations.order_by("-updated_at", "-id")
     if query.filter == "closed":
         return conversations.order_by("-closed_at", "-id")
     # The most urgent first: SLA due soonest, then the oldest.
@@ -135,7 +143,11 @@ def conversation_page(user, query: ListQuery, inbox_ids):
 
 @dataclass(frozen=True)
 class Counts:
+    """The one source of the top bar's and the tabs' numbers."""
+
+    # Every conversation not closed ("All open"), the waiting ones included.
     open: int
+    # Of those, the ones waiting on the customer.
     waiting: int
     mine: int
     unassigned: int
@@ -151,7 +163,7 @@ def counts(user, inbox_ids) -> Counts:
         Conversation.objects.filter(inbox_id__in=inbox_ids)
         .filter(active)
         .aggregate(
-            open=Count("pk", filter=Q(status=Conversation.Status.OPEN)),
+            open=Count("pk"),
             waiting=Count("pk", filter=Q(status=Conversation.Status.WAITING)),
             mine=Count("pk", filter=Q(assignee=user)),
             unassigned=Count("pk", filter=Q(assignee__isnull=True)),

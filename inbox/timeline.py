@@ -4,7 +4,8 @@ from dataclasses import dataclass, field
 
 from django.db.models import Prefetch, Q
 
-from conversations.models import Attachment, Conversation, TimelineItem
+from conversations import outbound
+from conversations.models import Attachment, Conversation, CustomerReaction, TimelineItem
 
 # Items of the open conversation rendered at once; earlier ones load on demand.
 TIMELINE_PAGE = 100
@@ -38,7 +39,29 @@ def conversation_items(conversation: Conversation, before: int | None = None, li
     has_earlier = len(page) > limit
     page = list(reversed(page[:limit]))
     liked = {item.reply_to_id for item in page if item.kind == TimelineItem.Kind.AGENT_LIKE and item.reply_to_id}
+    _mark_customer_reactions(conversation, page)
+    reasons = outbound.queued_reasons(page, outbound.sending_state(conversation.entry_point))
+    for item in page:
+        item.queue_reason = reasons.get(item.pk, "")
     return Timeline(items=page, has_earlier=has_earlier, liked_ids=liked)
+
+
+def _mark_customer_reactions(conversation: Conversation, items) -> None:
+    """The customer's current reaction to each of our messages (a small mark, never an item of its own)."""
+    ours = {item.external_id: item for item in items if item.direction == TimelineItem.Direction.OUTBOUND}
+    ours.pop("", None)
+    for item in items:
+        item.customer_reaction = ""
+    if not ours:
+        return
+    reactions = CustomerReaction.objects.filter(
+        entry_point_id=conversation.entry_point_id,
+        customer_id=conversation.customer_id,
+        message_external_id__in=list(ours),
+    ).order_by("occurred_at", "id")
+    for reaction in reactions:  # the latest one wins: a react after an unreact shows again
+        item = ours[reaction.message_external_id]
+        item.customer_reaction = "" if reaction.action == "unreact" else (reaction.emoji or "❤️")
 
 
 def other_conversations(conversation: Conversation, visible):

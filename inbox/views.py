@@ -13,6 +13,7 @@ from csp.decorators import csp_update
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.db import transaction
 from django.http import FileResponse, Http404, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils._os import safe_join
@@ -81,7 +82,8 @@ def _conversation_context(request, conversation, *, query=None, draft="", note_m
         ),
         "query": query or listing.ListQuery(),
         "draft": draft,
-        "note_mode": note_mode or (not window.can_reply and not conversation.is_closed),
+        "note_mode": note_mode or not window.can_reply,
+        "sending_state": outbound.sending_state(conversation.entry_point),
         "error": error,
         "retry_available": hasattr(outbound, "retry"),
     }
@@ -158,13 +160,19 @@ def reply(request, pk):
     conversation = listing.get_visible_conversation(request.user, pk)
     text = request.POST.get("text", "")
     error = ""
-    if conversation.is_closed:
-        error = "This conversation is closed. Reopen it to reply."
-    else:
-        try:
+    try:
+        if conversation.is_closed:
+            # A reply reopens the conversation (as the customer's next message would start one).
+            if not text.strip():
+                raise outbound.SendRefused("Write a message first.")
+            outbound.check_window(conversation)
+            with transaction.atomic():
+                conversation_services.reopen_conversation(conversation, request.user)
+                outbound.send_reply(conversation, request.user, text)
+        else:
             outbound.send_reply(conversation, request.user, text)
-        except outbound.SendRefused as refused:
-            error = str(refused)
+    except (outbound.SendRefused, ActionRefused) as refused:
+        error = str(refused)
     return _after_action(request, conversation, error=error, draft=text if error else "")
 
 
@@ -212,7 +220,8 @@ def note(request, pk):
         conversation_services.add_note(conversation, request.user, text)
     except ActionRefused as refused:
         return _after_action(request, conversation, error=str(refused), draft=text, note_mode=True)
-    return _after_action(request, conversation, note_mode=True)
+    # Back to Reply: the next Enter answers the customer rather than adding another note.
+    return _after_action(request, conversation)
 
 
 @login_required

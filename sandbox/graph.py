@@ -61,6 +61,8 @@ def graph(request, version, path):
         user = SandboxToken.objects.filter(token=token).first()
         if user is None:
             return invalid_token()
+        # A new login issues fresh Page tokens: an expired one is valid again (Reauthorize).
+        SandboxPage.objects.filter(page_id__in=user.page_ids, token_expired=True).update(token_expired=False)
         return JsonResponse(
             {
                 "data": [_page_json(p) for p in demo_data.PAGES if p["page_id"] in user.page_ids],

@@ -64,18 +64,56 @@
   });
 
   // Live updates replace the timeline's items: keep the reader's place unless
-  // they were at the end, where new messages should come into view.
+  // they were at the end, where new messages should come into view; otherwise
+  // a "New message ↓" pill says one arrived. `pinned` remembers whether the
+  // reader is at the end, so pictures that load later (and make the timeline
+  // taller) keep the newest message in view.
   var followEnd = true;
+  var pinned = true;
+  var lastItemBefore = null;
+  function pill() { return document.getElementById("new-message-pill"); }
+  function lastItemId() {
+    var items = document.querySelectorAll("#timeline-items [id^=item-]");
+    return items.length ? items[items.length - 1].id : null;
+  }
+  function toEnd() {
+    scrollTimelineToEnd();
+    pinned = true;
+    var p = pill();
+    if (p) { p.hidden = true; }
+  }
+  document.addEventListener("scroll", function (event) {
+    if (event.target.id !== "timeline") { return; }
+    pinned = nearEnd();
+    var p = pill();
+    if (pinned && p) { p.hidden = true; }
+  }, true);
+  document.addEventListener("load", function (event) {
+    var t = timeline();
+    if (pinned && t && event.target.tagName && t.contains(event.target)) { scrollTimelineToEnd(); }
+  }, true);
+  document.addEventListener("click", function (event) {
+    if (event.target.closest && event.target.closest("#new-message-pill")) { toEnd(); }
+  });
   document.addEventListener("htmx:oobBeforeSwap", function (event) {
-    if (event.detail.target && event.detail.target.id === "timeline-items") { followEnd = nearEnd(); }
+    if (event.detail.target && event.detail.target.id === "timeline-items") {
+      followEnd = pinned || nearEnd();
+      lastItemBefore = lastItemId();
+    }
   });
   document.addEventListener("htmx:oobAfterSwap", function (event) {
-    if (event.detail.target && event.detail.target.id === "timeline-items" && followEnd) { scrollTimelineToEnd(); }
+    if (!event.detail.target || event.detail.target.id !== "timeline-items") { return; }
+    if (followEnd) {
+      toEnd();
+    } else if (lastItemId() !== lastItemBefore) {
+      var p = pill();
+      if (p) { p.hidden = false; }
+    }
   });
   document.addEventListener("htmx:afterSettle", function (event) {
     var target = event.detail.target;
     if (target && (target.id === "conversation-pane" || target.tagName === "BODY")) {
-      scrollTimelineToEnd();
+      toEnd();
       syncComposer(document.getElementById("composer"));
       if (target.id === "conversation-pane") {
         var text = document.getElementById("composer-text");
@@ -104,7 +142,7 @@
     button.remove();
   });
   document.addEventListener("DOMContentLoaded", function () {
-    scrollTimelineToEnd();
+    toEnd();
     syncComposer(document.getElementById("composer"));
   });
 })();

@@ -1,23 +1,32 @@
-// Settings › Instagram Messaging: Facebook Login opens in a popup; when the
-// popup is blocked the page says so and offers the same flow in this tab.
+// Settings › Instagram Messaging: Facebook Login opens in a popup (Add, Reauthorize,
+// Add again); when the popup is blocked the page says so and offers the same flow
+// in this tab. The popup's last page sends the main window to the list, which
+// shows what happened (added, reauthorized, cancelled), and closes itself.
 document.addEventListener("DOMContentLoaded", () => {
-  // Instagram's button, and every other "Add …" that opens Facebook Login (Messenger, WhatsApp).
-  document.querySelectorAll("#add-instagram, [data-facebook-login]").forEach((add) => {
-    add.addEventListener("click", (event) => {
-      const popup = window.open(add.dataset.popupUrl, "facebook-login", "width=620,height=720");
+  document.querySelectorAll("[data-popup-url]").forEach((link) => {
+    link.addEventListener("click", (event) => {
+      event.preventDefault();
+      const popup = window.open(link.dataset.popupUrl, "facebook-login", "width=620,height=720");
       if (popup) {
-        event.preventDefault();
         popup.focus();
+        return;
+      }
+      const blocked = document.getElementById("popup-blocked");
+      if (blocked && blocked.hidden) {
+        blocked.hidden = false;
       } else {
-        event.preventDefault();
-        document.getElementById("popup-blocked").hidden = false;
+        window.location.href = link.dataset.popupUrl;
       }
     });
   });
-  // The last step inside the popup: refresh the list behind it and close.
-  const done = document.getElementById("oauth-done");
-  if (done && window.opener && !window.opener.closed) {
-    window.opener.location.href = done.dataset.listUrl;
-    window.close();
+  const finish = document.getElementById("oauth-finish");
+  if (finish) {
+    const listUrl = finish.dataset.listUrl;
+    if (window.opener && !window.opener.closed) {
+      window.opener.location.href = listUrl;
+      window.close();
+    } else {
+      window.location.replace(listUrl);
+    }
   }
 });

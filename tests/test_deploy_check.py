@@ -16,6 +16,7 @@ PRODUCTION_ENV = {
     "SECRET_KEY": "a-production-like-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEFGH",
     "FIELD_ENCRYPTION_KEY": "q0ZC6j2J7y5tG7Q0rL1uQ3WcY9s8m2n4b6v8x0z2A4E=",
     "ALLOWED_HOSTS": "support.example.com",
+    "SITE_URL": "https://support.example.com",
     "META_SANDBOX": "false",
     "META_APP_ID": "1234",
     "META_APP_SECRET": "app-secret",

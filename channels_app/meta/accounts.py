@@ -7,6 +7,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import send_mail
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 
 from channels_app.models import Channel, EntryPoint
@@ -19,12 +20,27 @@ from .models import InstagramAccount, MessengerPage, WhatsAppNumber, WhatsAppTem
 
 logger = logging.getLogger(__name__)
 
+DEVELOPMENT_SITE_URL = "http://127.0.0.1:8000"
+
 
 @dataclass(frozen=True)
 class Connected:
     account: InstagramAccount | MessengerPage | WhatsAppNumber
     created: bool
     subscribe_error: str = ""
+    # The account's status before this login: "" when it is new.
+    previous_status: str = ""
+    # Replies that waited for this account and go out now.
+    resumed: int = 0
+
+    @property
+    def verb(self) -> str:
+        """What this login did to the account, in the admin's words."""
+        if self.created:
+            return "added"
+        if self.previous_status == InstagramAccount.Status.REMOVED:
+            return "added again"
+        return "reauthorized"
 
 
 def connect_accounts(admin, pages: list[oauth.PageChoice]) -> list[Connected]:
@@ -56,6 +72,7 @@ def _save_account(admin, page: oauth.PageChoice, subscribe_error: str) -> Connec
         or InstagramAccount.objects.select_for_update().filter(page_id=page.page_id).first()
     )
     if account is not None:
+        previous_status = account.status
         account.page_id = page.page_id
         account.page_name = page.page_name
         account.ig_user_id = page.ig_user_id
@@ -70,9 +87,11 @@ def _save_account(admin, page: oauth.PageChoice, subscribe_error: str) -> Connec
         queued = OutboundMessage.objects.filter(
             entry_point_id=account.entry_point_id, status=OutboundMessage.Status.QUEUED
         )
-        if queued.exists():
+        # Paused sends wait from the moment the token failed: they go now, with the new token.
+        resumed = queued.update(next_attempt_at=timezone.now())
+        if resumed:
             outbound.enqueue_drain(account.entry_point_id)
-        return Connected(account, False, subscribe_error)
+        return Connected(account, False, subscribe_error, previous_status, resumed)
 
     entry_point, _ = EntryPoint.objects.update_or_create(
         kind=EntryPoint.Kind.INSTAGRAM,
@@ -125,14 +144,21 @@ def remove_account(account: InstagramAccount) -> str:
 
 
 def mark_needs_reauthorization(account: InstagramAccount, reason: str) -> None:
-    """Meta refused the account's token: pause its sends (queued, not lost) until an admin reconnects it."""
-    InstagramAccount.objects.filter(pk=account.pk).update(
-        status=InstagramAccount.Status.NEEDS_REAUTHORIZATION, status_reason=reason
+    """Meta refused the account's token: pause its sends (queued, not lost) until an admin reconnects it.
+
+    The admins are told once per incident: only the call that moves the account
+    into "Needs reauthorization" sends the email, however many sends fail after it.
+    """
+    started = (
+        InstagramAccount.objects.filter(pk=account.pk)
+        .exclude(status=InstagramAccount.Status.NEEDS_REAUTHORIZATION)
+        .update(status=InstagramAccount.Status.NEEDS_REAUTHORIZATION, status_reason=reason)
     )
     account.status = InstagramAccount.Status.NEEDS_REAUTHORIZATION
     account.status_reason = reason
-    logger.warning("Instagram account %s needs reauthorization: %s", account.pk, reason)
-    _tell_admins(account, reason)
+    if started:
+        logger.warning("Instagram account %s needs reauthorization: %s", account.pk, reason)
+        _tell_admins(account, reason)
 
 
 def _tell_admins(account: InstagramAccount, reason: str) -> None:
@@ -144,13 +170,14 @@ def _tell_admins(account: InstagramAccount, reason: str) -> None:
     )
     if not recipients:
         return
-    link = f"{settings.SITE_URL}/settings/meta/instagramaccount/" if settings.SITE_URL else "Settings"
+    # SITE_URL is required when DEBUG is off (config/settings.py); in development the runserver address.
+    link = f"{settings.SITE_URL or DEVELOPMENT_SITE_URL}{reverse('admin:meta_instagramaccount_changelist')}"
     send_mail(
         subject=f"@{account.username} needs reauthorization",
         message=(
             f"Meta refused the access token of the Instagram account @{account.username} ({account.page_name}).\n"
             f"{reason}\n\nIts messages are queued, not lost. Open Settings › Channels › Instagram Messaging "
-            f"and run Add Instagram Messaging again for this account: {link}"
+            f"and press Reauthorize on this account: {link}"
         ),
         from_email=None,
         recipient_list=recipients,

@@ -5,6 +5,7 @@ from datetime import timedelta
 from django.contrib import admin, messages
 from django.db.models import Count, Q
 from django.shortcuts import get_object_or_404, redirect
+from django.template.defaultfilters import pluralize
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
@@ -19,8 +20,12 @@ from . import oauth, product_admin, webhook_admin  # noqa: F401
 from .accounts import connect_accounts, remove_account
 from .graph import GraphError
 from .login_flow import SESSION_PAGES, OAuthProblem, _load_pages, _store_pages, check_state, make_state, redirect_uri
-from .models import AccountEvent, InstagramAccount
+from .models import AccountEvent, InstagramAccount, WebhookEvent
 from .sender import instagram_rate_limit
+
+# The account a Reauthorize / Add again started for (its Instagram user id): pre-ticked in the choice.
+SESSION_FOR_ACCOUNT = "instagram_oauth_for_account"
+RECENT_EVENTS = 10
 
 
 @admin.register(InstagramAccount)
@@ -41,6 +46,7 @@ class InstagramAccountAdmin(admin.ModelAdmin):
     search_fields = ["page_name", "username", "page_id", "ig_user_id"]
     ordering = ["page_name"]
     change_list_template = "admin/meta/instagramaccount/change_list.html"
+    change_form_template = "admin/meta/instagramaccount/change_form.html"
     readonly_fields = [
         "page_name",
         "username",
@@ -108,7 +114,8 @@ class InstagramAccountAdmin(admin.ModelAdmin):
 
     @admin.display(description="Last 7 days")
     def last_week(self, account):
-        mentions = f"{account.ignored_mentions} story mention(s) not converted"
+        count = account.ignored_mentions
+        mentions = f"{count} story mention{pluralize(count)} not converted"
         if not account.echoes:
             return format_html("{}<br><span class='quiet'>nothing sent outside the app</span>", mentions)
         return format_html(
@@ -120,14 +127,54 @@ class InstagramAccountAdmin(admin.ModelAdmin):
 
     @admin.display(description="")
     def actions_column(self, account):
+        links = self._action_links(account)
+        return format_html(" · ".join(["{}"] * len(links)), *links)
+
+    def _action_links(self, account):
+        """Reauthorize / Add again (the Facebook Login popup, this account pre-ticked) and Remove."""
+        login_url = f"{reverse('admin:meta_instagramaccount_start')}?account={account.pk}"
+        popup = '<a href="{}" class="facebook-login" data-popup-url="{}" data-testid="{}-{}">{}</a>'
         if account.status == InstagramAccount.Status.REMOVED:
-            return format_html('<a href="{}">Add again</a>', reverse("admin:meta_instagramaccount_start"))
+            return [format_html(popup, login_url, login_url, "add-again", account.pk, "Add again")]
         links = [
-            format_html('<a href="{}">Remove</a>', reverse("admin:meta_instagramaccount_remove", args=[account.pk]))
+            format_html(
+                '<a href="{}" data-testid="remove-{}">Remove</a>',
+                reverse("admin:meta_instagramaccount_remove", args=[account.pk]),
+                account.pk,
+            )
         ]
         if account.status != InstagramAccount.Status.CONNECTED:
-            links.insert(0, format_html('<a href="{}">Reauthorize</a>', reverse("admin:meta_instagramaccount_start")))
-        return format_html(" · ".join(["{}"] * len(links)), *links)
+            links.insert(0, format_html(popup, login_url, login_url, "reauthorize", account.pk, "Reauthorize"))
+        return links
+
+    def has_change_permission(self, request, obj=None):
+        # Read-only for admins (no Save buttons); the product's staff may switch story mentions.
+        return request.user.is_superuser
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        account = self.get_object(request, object_id)
+        if account is None:
+            return super().change_view(request, object_id, form_url, extra_context)
+        use = limiter.budget_use(account.entry_point_id, instagram_rate_limit())
+        events = WebhookEvent.objects.filter(
+            Q(body__contains=f'"id": "{account.ig_user_id}"')
+            | Q(body__contains=f'"id":"{account.ig_user_id}"')
+            | Q(body__contains=f'"id": "{account.page_id}"')
+            | Q(body__contains=f'"id":"{account.page_id}"')
+        ).order_by("-received_at")[:RECENT_EVENTS]
+        extra_context = {
+            **(extra_context or {}),
+            "title": f"@{account.username}",
+            "subtitle": None,
+            "account": account,
+            "status_badge": self.status_badge(account),
+            "inbox_route": self.inbox(account),
+            "budget": use,
+            "recent_events": [(event, webhook_admin.event_kinds(event)) for event in events],
+            "account_actions": self._action_links(account),
+            "show_save": False,
+        }
+        return super().change_view(request, object_id, form_url, extra_context)
 
     def get_urls(self):
         view = self.admin_site.admin_view
@@ -135,6 +182,7 @@ class InstagramAccountAdmin(admin.ModelAdmin):
             path("add/start/", view(self.start_view), name="meta_instagramaccount_start"),
             path("add/callback/", view(self.callback_view), name="meta_instagramaccount_callback"),
             path("add/confirm/", view(require_POST(self.confirm_view)), name="meta_instagramaccount_confirm"),
+            path("add/cancel/", view(self.cancel_view), name="meta_instagramaccount_cancel"),
             path("<int:pk>/remove/", view(self.remove_view), name="meta_instagramaccount_remove"),
             *super().get_urls(),
         ]
@@ -161,19 +209,67 @@ class InstagramAccountAdmin(admin.ModelAdmin):
         )
 
     def start_view(self, request):
-        """Step 1: send the admin to Facebook Login with a fresh state."""
+        """Step 1: send the admin to Facebook Login with a fresh state (?account=pk: Reauthorize / Add again)."""
+        account_id = request.GET.get("account", "")
+        account = InstagramAccount.objects.filter(pk=account_id).first() if account_id.isdigit() else None
+        if account is not None:
+            request.session[SESSION_FOR_ACCOUNT] = account.ig_user_id
+        else:
+            request.session.pop(SESSION_FOR_ACCOUNT, None)
         return redirect(oauth.dialog_url(redirect_uri(request), make_state(request)))
+
+    def _finish(self, request, title="Facebook Login was cancelled"):
+        """The end of the login: close the popup and show the messages in the main window (or this tab).
+
+        A page of its own, outside the Settings layout, that does not show (and so
+        does not use up) the messages: the list behind the popup shows them.
+        """
+        return TemplateResponse(
+            request,
+            "admin/meta/instagramaccount/popup_finish.html",
+            {"title": title, "list_url": reverse("admin:meta_instagramaccount_changelist")},
+        )
+
+    def _choose(self, request, eligible, ineligible=(), error=""):
+        connected = set(
+            InstagramAccount.objects.exclude(status=InstagramAccount.Status.REMOVED).values_list(
+                "ig_user_id", flat=True
+            )
+        )
+        for_account = request.session.get(SESSION_FOR_ACCOUNT, "")
+        ticked = (
+            {for_account}
+            if any(page.ig_user_id == for_account for page in eligible)
+            else {page.ig_user_id for page in eligible if page.ig_user_id not in connected}
+        )
+        return self._render(
+            request,
+            "choose.html",
+            {
+                "title": "Choose the Instagram accounts to reauthorize"
+                if for_account
+                else "Choose the Instagram accounts to add",
+                "eligible": eligible,
+                "ineligible": ineligible,
+                "connected": connected,
+                "ticked": ticked,
+                "reauthorizing": bool(for_account),
+                "error": error,
+            },
+        )
 
     def callback_view(self, request):
         """Step 2: Meta sends the admin back here; show the Pages they can add."""
         try:
             check_state(request, request.GET.get("state"))
             if request.GET.get("error"):
-                raise OAuthProblem(
-                    "Facebook Login was cancelled",
-                    "You cancelled or did not grant the permissions the app needs "
-                    f"({', '.join(oauth.SCOPES)}). Start again and allow them all.",
+                request.session.pop(SESSION_FOR_ACCOUNT, None)
+                messages.warning(
+                    request,
+                    "Facebook Login was cancelled: nothing was added or changed. To connect an account, "
+                    f"start again and allow the permissions the app needs ({', '.join(oauth.SCOPES)}).",
                 )
+                return self._finish(request)
             code = request.GET.get("code")
             if not code:
                 raise OAuthProblem("Facebook Login did not finish", "Meta sent no authorization code. Start again.")
@@ -202,49 +298,57 @@ class InstagramAccountAdmin(admin.ModelAdmin):
                 ),
             )
         _store_pages(request, eligible)
-        connected = set(
-            InstagramAccount.objects.exclude(status=InstagramAccount.Status.REMOVED).values_list(
-                "ig_user_id", flat=True
-            )
-        )
-        return self._render(
-            request,
-            "choose.html",
-            {
-                "title": "Choose the Instagram accounts to add",
-                "eligible": eligible,
-                "ineligible": [page for page in pages if not page.eligible],
-                "connected": connected,
-            },
-        )
+        return self._choose(request, eligible, [page for page in pages if not page.eligible])
 
     def confirm_view(self, request):
         """Step 3: connect the chosen accounts."""
         chosen = set(request.POST.getlist("page_id"))
-        pages = [page for page in _load_pages(request) if page.page_id in chosen]
+        stored = _load_pages(request)
+        if not stored:
+            messages.error(request, "This Facebook Login has ended. Start again.")
+            return self._finish(request, "Facebook Login has ended")
+        pages = [page for page in stored if page.page_id in chosen]
         if not pages:
-            messages.error(request, "Choose at least one account, or start again.")
-            return redirect("admin:meta_instagramaccount_changelist")
+            # Ask again: the login (and its Page tokens) stays until the admin chooses.
+            return self._choose(request, stored, error="Tick at least one account, or Cancel.")
         results = connect_accounts(request.user, pages)
         request.session.pop(SESSION_PAGES, None)
+        request.session.pop(SESSION_FOR_ACCOUNT, None)
+        entry_points = reverse("admin:channels_app_entrypointsettings_changelist")
         for result in results:
-            verb = "is now an Entry Point of the Messaging Channel" if result.created else "was reconnected"
-            messages.success(request, f"@{result.account.username} {verb}.")
+            username = result.account.username
             if result.subscribe_error:
                 messages.warning(
                     request,
-                    f"@{result.account.username}: Meta refused the webhook subscription: {result.subscribe_error}",
+                    f"@{username} was {result.verb}, but Meta refused the webhook subscription, so no messages "
+                    f"arrive yet: {result.subscribe_error}",
                 )
-        return self._render(
-            request,
-            "done.html",
-            {
-                "title": "Instagram Messaging added",
-                "results": results,
-                "entry_points_url": reverse("admin:channels_app_entrypointsettings_changelist"),
-                "list_url": reverse("admin:meta_instagramaccount_changelist"),
-            },
-        )
+            elif result.created:
+                messages.success(
+                    request,
+                    format_html(
+                        "@{} was added: it is now an Entry Point of the Messaging Channel. "
+                        'Choose its Inbox in <a href="{}">Settings › Entry Points</a>.',
+                        username,
+                        entry_points,
+                    ),
+                )
+            else:
+                resumed = result.resumed
+                waiting = (
+                    f" {resumed} waiting repl{'y is' if resumed == 1 else 'ies are'} being sent." if resumed else ""
+                )
+                messages.success(request, f"@{username} was {result.verb}.{waiting}")
+        verbs = {result.verb for result in results}
+        noun = "Instagram account" if len(results) == 1 else "Instagram accounts"
+        return self._finish(request, f"{noun} {verbs.pop() if len(verbs) == 1 else 'connected'}")
+
+    def cancel_view(self, request):
+        """Cancel on the choice: the login's Page tokens are dropped; the popup closes."""
+        request.session.pop(SESSION_PAGES, None)
+        request.session.pop(SESSION_FOR_ACCOUNT, None)
+        messages.info(request, "Nothing was added or changed.")
+        return self._finish(request, "Cancelled")
 
     def remove_view(self, request, pk):
         account = get_object_or_404(InstagramAccount, pk=pk)

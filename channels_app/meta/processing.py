@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from celery import current_app
 from django.db import OperationalError, transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from channels_app.models import EntryPoint
@@ -163,8 +163,12 @@ def _finish(event: WebhookEvent, status: str, message: str) -> str:
 
 
 def mark_failed(event_id: int, error: str) -> None:
+    """The attempt that failed counts (its own +1 was rolled back with the rest of it)."""
     WebhookEvent.objects.filter(pk=event_id).exclude(status=WebhookEvent.Status.PROCESSED).update(
-        status=WebhookEvent.Status.FAILED, last_error=error[:MAX_ERROR_LENGTH], processed_at=timezone.now()
+        status=WebhookEvent.Status.FAILED,
+        last_error=error[:MAX_ERROR_LENGTH],
+        processed_at=timezone.now(),
+        attempts=F("attempts") + 1,
     )
 
 

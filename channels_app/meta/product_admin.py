@@ -145,14 +145,11 @@ class FacebookLoginAdmin(admin.ModelAdmin):
                 messages.warning(
                     request, f"{result.account}: Meta refused the webhook subscription: {result.subscribe_error}"
                 )
-        return self.render(
+        # The popup's last page only sends the list behind it to the messages above and closes.
+        return TemplateResponse(
             request,
-            "done.html",
-            {
-                "title": f"{self.title} added",
-                "results": results,
-                "entry_points_url": reverse("admin:channels_app_entrypointsettings_changelist"),
-            },
+            "admin/meta/instagramaccount/popup_finish.html",
+            {"title": f"{self.title} added", "list_url": self._url("changelist")},
         )
 
     def remove_view(self, request, pk):

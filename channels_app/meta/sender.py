@@ -109,8 +109,8 @@ class InstagramSender(MetaPageSender):
         account = _account(entry_point)
         if account is not None and account.status == InstagramAccount.Status.NEEDS_REAUTHORIZATION:
             return (
-                f"Paused: the account @{account.username} needs reauthorization by an admin "
-                "(they have been told). Replies wait and go out once it is reconnected."
+                f"Paused: the account @{account.username} needs reauthorization; an admin has been told. "
+                "Replies wait and go out once it is reauthorized."
             )
         return ""
 

@@ -173,9 +173,12 @@ def test_a_cancelled_login_explains_what_is_needed(admin_client):
 
     response = callback(admin_client, state, error="access_denied", error_reason="user_denied")
 
-    assert response.status_code == 400
-    assert "cancelled" in response.content.decode()
-    assert "instagram_manage_messages" in response.content.decode()
+    # The popup closes (or the tab moves on) to the list, which says why.
+    assert response.status_code == 200
+    assert 'id="oauth-finish"' in response.content.decode()
+    listing = admin_client.get(LIST_URL).content.decode()
+    assert "cancelled" in listing
+    assert "instagram_manage_messages" in listing
 
 
 @responses.activate

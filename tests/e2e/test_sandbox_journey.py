@@ -111,7 +111,7 @@ def test_the_whole_instagram_journey_in_the_sandbox(sandbox_app, browser):
     admin.click("text=Messaging")
     admin.select_option("#id_default_inbox", label="Instagram")
     admin.click("input[name=_save]")
-    expect(admin.locator(".messagelist")).to_contain_text("changed successfully")
+    expect(admin.locator(".messagelist")).to_contain_text("Entry Points were saved")
 
     # The agent becomes available in Messaging.
     agent = sign_in(browser, base, "ada@demo.test", "demo-agent-password", "/inbox/")

@@ -188,13 +188,16 @@ def test_composer_explains_human_agent_window(agent_client, conversation):
     assert "HUMAN_AGENT" in response.content.decode()
 
 
-def test_reply_to_closed_conversation_is_refused(agent_client, agent, conversation):
+def test_reply_to_closed_conversation_reopens_it(agent_client, agent, conversation):
+    # Issue #14 (12): a reply to a closed conversation reopens it, as peers do (it was refused before).
     Conversation.objects.filter(pk=conversation.pk).update(status="closed", closed_at=timezone.now())
 
     response = htmx_post(agent_client, url("reply", conversation), {"text": "Hi"})
 
-    assert "Reopen it to reply" in response.content.decode()
-    assert not conversation.items.filter(kind=TimelineItem.Kind.AGENT_MESSAGE).exists()
+    conversation.refresh_from_db()
+    assert conversation.status == "open"
+    assert conversation.items.filter(kind=TimelineItem.Kind.AGENT_MESSAGE, text="Hi").exists()
+    assert "reopened the conversation" in response.content.decode()
 
 
 def test_like_queues_heart_on_customer_message(agent_client, conversation):

@@ -14,6 +14,7 @@ PRODUCTION_ENV = {
     "SECRET_KEY": "a-production-like-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEFGH",
     "FIELD_ENCRYPTION_KEY": "q0ZC6j2J7y5tG7Q0rL1uQ3WcY9s8m2n4b6v8x0z2A4E=",
     "META_SANDBOX": "false",
+    "SITE_URL": "https://support.example.com",
     "DATABASE_URL": "sqlite:////tmp/redirect-exempt.sqlite3",
     "DJANGO_SETTINGS_MODULE": "config.settings",
     "PATH": "/usr/bin:/bin",
