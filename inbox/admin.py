@@ -136,9 +136,9 @@ class UserAdmin(DjangoUserAdmin):
     @admin.display(description="Two-factor")
     def two_factor(self, user):
         enabled = any(a.type == Authenticator.Type.TOTP for a in user.authenticator_set.all())
-        if enabled:
-            return format_html('<span class="pill status-open">On</span>')
-        return format_html('<span class="pill unassigned">Off</span>')
+        return format_html(
+            '<span class="pill {}">{}</span>', "status-open" if enabled else "unassigned", "On" if enabled else "Off"
+        )
 
     def get_fieldsets(self, request, obj=None):
         fieldsets = super().get_fieldsets(request, obj)
