@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 
-.PHONY: run test lint format migrate demo clean-db
+.PHONY: run test lint format migrate demo clean-db screenshots
 
 $(VENV)/bin/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,12 @@ run: demo
 
 test: $(VENV)/.dev
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# Visits every Settings page in Chromium (tests/e2e/test_settings_pages.py), then keeps the README's two.
+screenshots: $(VENV)/.dev
+	$(PY) -m pytest -q -p no:cacheprovider tests/e2e/test_settings_pages.py
+	cp var/screenshots/settings/home.png docs/settings-home.png
+	cp var/screenshots/settings/meta-instagramaccount.png docs/settings-instagram.png
 
 lint: $(VENV)/.dev
 	$(VENV)/bin/ruff check .

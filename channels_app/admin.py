@@ -221,3 +221,19 @@ class EntryPointAdmin(admin.ModelAdmin):
     def resume(self, request, queryset):
         routed = sum(set_entry_point_active(entry_point, True) for entry_point in queryset)
         self.message_user(request, f"Resumed. {routed_message(routed)}")
+
+
+@admin.register(RoutingException)
+class RoutingExceptionAdmin(admin.ModelAdmin):
+    """Every Exception in one list; they are edited per Channel on the Entry Points page."""
+
+    list_display = ["entry_point", "channel", "inbox"]
+    list_filter = ["channel", "inbox"]
+    search_fields = ["entry_point__display_name", "entry_point__external_id", "inbox__name"]
+    list_select_related = ["entry_point", "channel", "inbox"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

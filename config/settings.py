@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "django.forms",
     "django_htmx",
     "allauth",
     "allauth.account",
@@ -90,6 +91,9 @@ MIDDLEWARE = [
 ROOT_URLCONF = env_or("ROOT_URLCONF", "config.urls")
 WSGI_APPLICATION = "config.wsgi.application"
 
+# Widgets render through TEMPLATES, so templates/admin/widgets/ can drop the admin's
+# edit / add / delete icons beside every related-object select.
+FORM_RENDERER = "django.forms.renderers.TemplatesSetting"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",

@@ -8,14 +8,18 @@ from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, Q
+from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils import timezone
-from django.utils.html import format_html_join
+from django.utils.html import format_html
 
 from .models import BusinessHours, BusinessHoursInterval, Conversation, Holiday, Rule, SlaReport, Weekday
+from .rules import dry_run
 from .sla import clock, report
 
 MIDNIGHT = datetime.time(0, 0)
+DRY_RUN_CONVERSATIONS = 100
 
 
 class TimezoneInput(forms.TextInput):
@@ -74,18 +78,23 @@ class IntervalForm(forms.ModelForm):
         model = BusinessHoursInterval
         fields = ["weekday", "opens_at", "closes_at"]
         widgets = {
-            "opens_at": forms.TimeInput(format="%H:%M", attrs={"placeholder": "09:00", "size": 6}),
-            "closes_at": forms.TimeInput(format="%H:%M", attrs={"placeholder": "17:00", "size": 6}),
+            # The grid shows the day as the row's heading; the form carries it along.
+            "weekday": forms.HiddenInput,
+            "opens_at": forms.TimeInput(format="%H:%M", attrs={"type": "time"}),
+            "closes_at": forms.TimeInput(format="%H:%M", attrs={"type": "time"}),
         }
 
 
 class IntervalInline(admin.TabularInline):
+    """Weekly hours as a grid: one row per weekday with its intervals, and one empty interval per day to add."""
+
     model = BusinessHoursInterval
     form = IntervalForm
     formset = IntervalFormSet
-    extra = 1
+    template = "admin/conversations/businesshours/weekly_grid.html"
+    extra = len(Weekday)
     verbose_name = "interval"
-    verbose_name_plural = "Weekly hours (when agents are in; 00:00 as closing time means midnight)"
+    verbose_name_plural = "Weekly hours"
 
 
 class HolidayInline(admin.TabularInline):
@@ -118,6 +127,12 @@ class BusinessHoursAdmin(admin.ModelAdmin):
         (None, {"fields": ["name", "timezone"]}),
         ("Outside hours", {"fields": ["auto_reply_text"]}),
     ]
+
+    def get_formset_kwargs(self, request, obj, inline, prefix):
+        kwargs = super().get_formset_kwargs(request, obj, inline, prefix)
+        if isinstance(inline, IntervalInline):
+            kwargs["initial"] = [{"weekday": day} for day in Weekday.values]
+        return kwargs
 
     def get_queryset(self, request):
         return (
@@ -172,34 +187,88 @@ class RuleForm(forms.ModelForm):
         }
 
 
+def rule_conditions(rule) -> list[str]:
+    """The rule's conditions in plain words, in the order the form shows them."""
+    parts = []
+    if rule.channel_id:
+        parts.append(f"on {rule.channel}")
+    if rule.entry_point_id:
+        parts.append(f"to {rule.entry_point}")
+    if rule.inbox_id:
+        parts.append(f"in {rule.inbox}")
+    if rule.first_message_only:
+        parts.append("as the first message of a conversation")
+    if rule.word_list():
+        how = "has the word" if rule.words_match == Rule.WordsMatch.WHOLE_WORD else "contains"
+        parts.append(f"the text {how} {' or '.join(f'“{word}”' for word in rule.word_list())}")
+    if rule.customer_is_new:
+        parts.append("the customer is new")
+    if rule.hours:
+        schedule = f" ({rule.business_hours})" if rule.business_hours_id else ""
+        parts.append(f"it is {rule.get_hours_display().lower()}{schedule}")
+    return parts
+
+
+def rule_actions(rule) -> list[str]:
+    parts = []
+    if rule.note_text.strip():
+        parts.append("add a note")
+    if rule.auto_reply_text.strip():
+        parts.append("send an auto-reply")
+    if rule.move_to_inbox_id:
+        parts.append(f"move it to {rule.move_to_inbox}")
+    if rule.assign_to_id:
+        parts.append(f"assign it to {rule.assign_to}")
+    if rule.close:
+        parts.append("close it")
+    return parts
+
+
+def rule_summary(rule) -> str:
+    """“When a customer writes on Messaging, if the text contains “refund”, then move it to VIP.”"""
+    conditions = rule_conditions(rule)
+    where = [part for part in conditions if part.startswith(("on ", "to ", "in ", "as "))]
+    checks = [part for part in conditions if part not in where]
+    sentence = "When a customer writes" + "".join(f" {part}" for part in where)
+    if checks:
+        sentence += ", if " + " and ".join(checks)
+    actions = rule_actions(rule)
+    sentence += ", then " + (", ".join(actions) if actions else "do nothing (no action chosen yet)")
+    return sentence + "."
+
+
 @admin.register(Rule)
 class RuleAdmin(admin.ModelAdmin):
     form = RuleForm
-    list_display = ["position", "name", "active", "conditions", "actions_done", "fired_last_7_days"]
+    list_display = ["position", "name", "active", "summary", "fired_last_7_days", "dry_run_link"]
     list_display_links = ["name"]
     list_editable = ["position", "active"]
-    list_filter = ["active"]
-    search_fields = ["name", "words"]
+    list_filter = ["active", "channel", "move_to_inbox"]
+    search_fields = ["name", "words", "note_text", "auto_reply_text"]
     ordering = ["position", "id"]
+    save_on_top = False
     fieldsets = [
         (None, {"fields": ["name", "position", "active"]}),
         (
-            "Conditions (all that you set must hold)",
+            "When a customer writes…",
             {
-                "fields": [
-                    "channel",
-                    "entry_point",
-                    "inbox",
-                    "first_message_only",
-                    ("words", "words_match"),
-                    "customer_is_new",
-                    ("hours", "business_hours"),
-                ]
+                "fields": ["channel", "entry_point", "inbox", "first_message_only"],
+                "description": "Which messages the rule looks at. Leave a field empty for any.",
             },
         ),
         (
-            "Actions (done in this order)",
-            {"fields": ["note_text", "auto_reply_text", "move_to_inbox", "assign_to", "close"]},
+            "If…",
+            {
+                "fields": [("words", "words_match"), "customer_is_new", ("hours", "business_hours")],
+                "description": "Every condition you set must hold.",
+            },
+        ),
+        (
+            "Then…",
+            {
+                "fields": ["note_text", "auto_reply_text", "move_to_inbox", "assign_to", "close"],
+                "description": "Done in this order.",
+            },
         ),
     ]
 
@@ -219,44 +288,57 @@ class RuleAdmin(admin.ModelAdmin):
             kwargs["queryset"] = get_user_model().objects.filter(is_active=True).order_by("first_name", "email")
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
-    @admin.display(description="When")
-    def conditions(self, rule):
-        parts = []
-        if rule.channel_id:
-            parts.append(f"Channel is {rule.channel}")
-        if rule.entry_point_id:
-            parts.append(f"Entry Point is {rule.entry_point}")
-        if rule.inbox_id:
-            parts.append(f"Inbox is {rule.inbox}")
-        if rule.first_message_only:
-            parts.append("first message of a conversation")
-        if rule.word_list():
-            how = "matches" if rule.words_match == Rule.WordsMatch.WHOLE_WORD else "contains"
-            parts.append(f"text {how} {', '.join(rule.word_list())}")
-        if rule.customer_is_new:
-            parts.append("customer is new")
-        if rule.hours:
-            parts.append(rule.get_hours_display().lower())
-        return format_html_join("", "<div>{}</div>", ((part,) for part in parts))
+    def get_changelist_form(self, request, **kwargs):
+        # Position and Active are edited in the list; their inputs need names of their own.
+        kwargs.setdefault(
+            "widgets",
+            {
+                "position": forms.NumberInput(attrs={"aria-label": "Position", "class": "vIntegerField"}),
+                "active": forms.CheckboxInput(attrs={"aria-label": "Active"}),
+            },
+        )
+        return super().get_changelist_form(request, **kwargs)
 
-    @admin.display(description="Then")
-    def actions_done(self, rule):
-        parts = []
-        if rule.note_text.strip():
-            parts.append("add a note")
-        if rule.auto_reply_text.strip():
-            parts.append("send auto-reply")
-        if rule.move_to_inbox_id:
-            parts.append(f"move to {rule.move_to_inbox}")
-        if rule.assign_to_id:
-            parts.append(f"assign to {rule.assign_to}")
-        if rule.close:
-            parts.append("close")
-        return format_html_join("", "<div>{}</div>", ((part,) for part in parts))
+    @admin.display(description="What it does")
+    def summary(self, rule):
+        return rule_summary(rule)
 
     @admin.display(description="Fired in the last 7 days", ordering="fired_total")
     def fired_last_7_days(self, rule):
         return rule.fired_total
+
+    @admin.display(description="")
+    def dry_run_link(self, rule):
+        url = reverse("admin:conversations_rule_dry_run", args=[rule.pk])
+        return format_html('<a href="{}">Dry run</a>', url)
+
+    def get_urls(self):
+        view = self.admin_site.admin_view(self.dry_run_view)
+        return [path("<int:pk>/dry-run/", view, name="conversations_rule_dry_run"), *super().get_urls()]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra_context = {**(extra_context or {}), "rule_summary": None}
+        rule = self.get_object(request, object_id)
+        if rule is not None:
+            extra_context["rule_summary"] = rule_summary(rule)
+            extra_context["dry_run_url"] = reverse("admin:conversations_rule_dry_run", args=[rule.pk])
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def dry_run_view(self, request, pk):
+        """Which of the last 100 conversations this rule would have touched; nothing is applied."""
+        rule = get_object_or_404(self.get_queryset(request), pk=pk)
+        if not self.has_view_or_change_permission(request, rule):
+            raise PermissionDenied
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "original": rule,
+            "title": f"Dry run: {rule.name}",
+            "summary": rule_summary(rule),
+            "result": dry_run(rule, DRY_RUN_CONVERSATIONS),
+            "limit": DRY_RUN_CONVERSATIONS,
+        }
+        return TemplateResponse(request, "admin/conversations/rule/dry_run.html", context)
 
 
 def format_wait(value: datetime.timedelta | None) -> str:

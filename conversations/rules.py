@@ -8,6 +8,7 @@ our own auto-replies or their echoes, so a rule that sends cannot loop.
 
 import logging
 import re
+from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
 
@@ -58,6 +59,35 @@ def rule_matches(rule: Rule, conversation: Conversation, item: TimelineItem) -> 
         if within != (rule.hours == Rule.Hours.WITHIN):
             return False
     return True
+
+
+@dataclass(frozen=True)
+class DryRun:
+    checked: int
+    touched: list[tuple[Conversation, TimelineItem]]
+
+
+def dry_run(rule: Rule, limit: int = 100) -> DryRun:
+    """Which of the last `limit` conversations the rule would have touched, judged on each one's
+    latest customer message. Reads only: nothing is applied, nothing recorded."""
+    conversations = (
+        Conversation.objects.filter(last_customer_message_at__isnull=False)
+        .select_related("entry_point__channel", "inbox", "customer", "assignee")
+        .order_by("-last_customer_message_at", "-pk")[:limit]
+    )
+    checked, touched = 0, []
+    for conversation in conversations:
+        item = (
+            conversation.items.filter(direction=TimelineItem.Direction.INBOUND, kind__in=INBOUND_KINDS)
+            .order_by("-occurred_at", "-pk")
+            .first()
+        )
+        if item is None:
+            continue
+        checked += 1
+        if rule_matches(rule, conversation, item):
+            touched.append((conversation, item))
+    return DryRun(checked=checked, touched=touched)
 
 
 def _add_note(conversation, text, rule) -> TimelineItem:

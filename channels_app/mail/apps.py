@@ -9,7 +9,10 @@ class MailConfig(AppConfig):
     def ready(self):
         from conversations import senders
 
-        from . import webhook  # noqa: F401  (connects the anymail inbound signal)
+        from . import (
+            attention,  # noqa: F401  (registers what the Settings home shows)
+            webhook,  # noqa: F401  (connects the anymail inbound signal)
+        )
         from .sender import EmailSender
 
         senders.register(EmailSender())

@@ -11,6 +11,7 @@ class MetaConfig(AppConfig):
     def ready(self):
         from conversations import senders
 
+        from . import attention  # noqa: F401  (registers what the Settings home shows)
         from .sender import InstagramSender, MessengerSender
         from .whatsapp_sender import WhatsAppSender
 

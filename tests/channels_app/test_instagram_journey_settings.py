@@ -258,11 +258,19 @@ def test_favicon_is_served(client):
     assert 'rel="icon"' in html
 
 
-def test_breadcrumbs_start_with_home_like_djangos(admin_client):
+def test_breadcrumbs_start_with_settings_on_every_page(admin_client):
     account = shoes()
-    html = admin_client.get(reverse("admin:meta_instagramaccount_remove", args=[account.pk])).content.decode()
+    pages = [
+        reverse("admin:meta_instagramaccount_remove", args=[account.pk]),
+        reverse("admin:meta_instagramaccount_changelist"),
+        reverse("admin:channels_app_entrypointsettings_changelist"),
+    ]
 
-    assert '">Home</a> ›' in html
+    for page in pages:
+        html = admin_client.get(page).content.decode()
+        breadcrumbs = html[html.index('aria-label="Breadcrumbs"') :].split("</nav>")[0]
+        assert breadcrumbs.split("</a>")[0].endswith(">Settings"), page
+        assert "Home" not in breadcrumbs, page
 
 
 def test_the_sandbox_facebook_dialog_has_none_of_the_apps_top_bar(admin_client, settings):
