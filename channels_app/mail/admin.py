@@ -242,7 +242,8 @@ class InboundEmailAdmin(admin.ModelAdmin):
         text = raw[:RAW_SHOWN_BYTES].decode("utf-8", "replace")
         if len(raw) > RAW_SHOWN_BYTES:
             text += f"\n… ({len(raw) - RAW_SHOWN_BYTES} more bytes)"
-        return format_html("<pre class='webhook-body'>{}</pre>", text)
+        # A scrolling region: focusable, so keyboard users can scroll it too.
+        return format_html("<pre class='webhook-body' tabindex='0'>{}</pre>", text)
 
     def has_add_permission(self, request):
         return False

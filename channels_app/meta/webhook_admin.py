@@ -130,7 +130,8 @@ class WebhookEventAdmin(admin.ModelAdmin):
             text = json.dumps(json.loads(event.body), indent=2)
         except ValueError:
             text = event.body
-        return format_html("<pre class='webhook-body'>{}</pre>", text)
+        # A scrolling region: focusable, so keyboard users can scroll it too.
+        return format_html("<pre class='webhook-body' tabindex='0'>{}</pre>", text)
 
     def has_add_permission(self, request):
         return False

@@ -47,11 +47,11 @@ def seed_settings_demo() -> User:
     email_entry_point = EntryPoint.objects.create(
         channel=Channel.objects.get(kind=Channel.Kind.EMAIL),
         kind=EntryPoint.Kind.EMAIL_ADDRESS,
-        display_name="support@acme.test",
-        external_id="support@acme.test",
+        display_name="returns@acme.test",
+        external_id="returns@acme.test",
     )
     address = EmailAddress.objects.create(
-        entry_point=email_entry_point, address="support@acme.test", display_name="Acme Support", created_by=admin
+        entry_point=email_entry_point, address="returns@acme.test", display_name="Acme Returns", created_by=admin
     )
     InboundEmail.objects.create(
         email_address=address,
