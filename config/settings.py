@@ -66,7 +66,9 @@ INSTALLED_APPS = [
     "channels_app.meta",
     "channels_app.mail",
     "channels_app.telephony",
+    "channels_app.chat",
     "conversations",
+    "realtime",
 ]
 
 MIDDLEWARE = [
@@ -86,6 +88,7 @@ MIDDLEWARE = [
 # Benchmarks swap in bench.urls (the app plus baseline views); nothing else should.
 ROOT_URLCONF = env_or("ROOT_URLCONF", "config.urls")
 WSGI_APPLICATION = "config.wsgi.application"
+ASGI_APPLICATION = "config.asgi.application"
 
 TEMPLATES = [
     {
@@ -231,6 +234,31 @@ if CACHE_URL:
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "cache_table"}}
 
+# --- Live updates (WebSockets) ------------------------------------------
+# Redis when there is one (CHANNEL_LAYER_URL, else REDIS_URL, else the broker's
+# server), with a key prefix of its own. Without Redis the web process and the
+# worker are separate processes, so events cross through the database
+# (realtime.layers.DatabaseChannelLayer); the in-memory layer is for tests only.
+CHANNEL_LAYER_URL = env_or("CHANNEL_LAYER_URL", "") or env_or("REDIS_URL", "")
+if not CHANNEL_LAYER_URL and CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    CHANNEL_LAYER_URL = urlunsplit(urlsplit(CELERY_BROKER_URL)._replace(path="/2"))
+if CHANNEL_LAYER_URL:
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [CHANNEL_LAYER_URL], "prefix": env_or("CHANNEL_LAYER_PREFIX", "support-live")},
+        }
+    }
+else:
+    CHANNEL_LAYERS = {"default": {"BACKEND": "realtime.layers.DatabaseChannelLayer"}}
+
+# --- Chat Channel --------------------------------------------------------
+CHAT_MESSAGE_MAX_CHARS = env.int("CHAT_MESSAGE_MAX_CHARS", default=2000)
+CHAT_ATTACHMENT_MAX_BYTES = env.int("CHAT_ATTACHMENT_MAX_BYTES", default=5 * 1024 * 1024)
+# Messages (and uploads) a visitor, and an IP address, may send per minute.
+CHAT_RATE_PER_VISITOR = env.int("CHAT_RATE_PER_VISITOR", default=20)
+CHAT_RATE_PER_IP = env.int("CHAT_RATE_PER_IP", default=60)
+
 # --- Secrets at rest ------------------------------------------------------
 FIELD_ENCRYPTION_KEY = env_or("FIELD_ENCRYPTION_KEY", "")
 if not FIELD_ENCRYPTION_KEY:
@@ -245,7 +273,7 @@ if not FIELD_ENCRYPTION_KEY:
 META_SANDBOX = env.bool("META_SANDBOX", default=False)
 META_SANDBOX_FORCE = env.bool("META_SANDBOX_FORCE", default=False)
 # What `seed_demo` loads besides users and inboxes: the sandboxes' accounts and conversations.
-DEMO_SEEDERS = ["sandbox.demo.seed"] if META_SANDBOX else []
+DEMO_SEEDERS = ["sandbox.demo.seed", "sandbox.chat_site.seed"] if META_SANDBOX else []
 if META_SANDBOX and not DEBUG and not META_SANDBOX_FORCE:
     raise ImproperlyConfigured(
         "META_SANDBOX=true serves a fake Facebook Login and Graph API; it is refused "

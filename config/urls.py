@@ -12,6 +12,7 @@ urlpatterns = [
     path("inbox/", include("inbox.urls")),
     path("webhooks/twilio/", include("channels_app.telephony.urls")),
     path("webhooks/", include("channels_app.meta.urls")),
+    path("chat/", include("channels_app.chat.urls")),
     # Stored customer media is served to signed-in staff only.
     path("media/<path:path>", media, name="media"),
 ]
@@ -21,3 +22,4 @@ if settings.ANYMAIL["WEBHOOK_SECRET"]:
 
 if settings.META_SANDBOX:
     urlpatterns.append(path("sandbox/meta/", include("sandbox.urls")))
+    urlpatterns.append(path("sandbox/site/", include("sandbox.site_urls")))
