@@ -82,7 +82,23 @@ def _conversation_context(request, conversation, *, query=None, draft="", note_m
         "note_mode": note_mode or (not window.can_reply and not conversation.is_closed),
         "error": error,
         "retry_available": hasattr(outbound, "retry"),
+        "customer_facts": _customer_facts(conversation),
     }
+
+
+def _customer_facts(conversation) -> dict:
+    """What the channel knows about the customer from their latest message (a chat visitor's page,
+    browser, email), as label → text."""
+    latest = (
+        conversation.items.filter(direction=TimelineItem.Direction.INBOUND, metadata__has_key="context")
+        .order_by("-occurred_at", "-id")
+        .values_list("metadata", flat=True)
+        .first()
+    )
+    context = (latest or {}).get("context") or {}
+    if not isinstance(context, dict):
+        return {}
+    return {str(label)[:40]: str(value)[:300] for label, value in context.items() if value}
 
 
 def _page(request, conversation=None):
