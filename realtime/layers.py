@@ -55,11 +55,12 @@ class DatabaseChannelLayer(InMemoryChannelLayer):
         await self._start_relay()
 
     async def _start_relay(self):
-        if self._relay is None or self._relay.done():
+        loop = asyncio.get_running_loop()
+        if self._relay is None or self._relay.done() or self._relay.get_loop() is not loop:
             # Only events written from now on: a new process has no sockets
             # that missed older ones (pages catch up from their own cursor).
             last_id = await sync_to_async(_latest_id)()
-            self._relay = asyncio.get_running_loop().create_task(self._run_relay(last_id))
+            self._relay = loop.create_task(self._run_relay(last_id))
 
     async def _run_relay(self, last_id):
         rounds = 0

@@ -39,12 +39,20 @@
     if (socket && up) { socket.send(JSON.stringify(message)); }
   }
 
-  // Ask for the changed fragments now (coalesced: one request at a time, one more if pushed meanwhile).
+  // Ask for the changed fragments now: the poller's own request (its cursor and page state),
+  // marked as pushed. Coalesced: one at a time, and one more if a push came meanwhile.
   function refresh() {
     var element = poller();
     if (!element) { return; }
     if (inFlight) { again = true; return; }
-    htmx.trigger(element, "live-refresh");
+    inFlight = true;
+    htmx.ajax("GET", element.getAttribute("hx-get"), {
+      source: element, target: element, swap: "outerHTML", values: { trigger: "push" }
+    }).catch(function () { /* the socket or the next push tries again */ }).then(function () {
+      inFlight = false;
+      afterSwap();
+      if (again) { again = false; refresh(); }
+    });
   }
 
   function afterSwap() {
@@ -102,29 +110,18 @@
     };
   }
 
+  // While the socket is up the poller's timer asks nothing.
   document.addEventListener("htmx:configRequest", function (event) {
     if (!event.detail.elt || event.detail.elt.id !== "poller") { return; }
-    var pushed = event.detail.triggeringEvent && event.detail.triggeringEvent.type === "live-refresh";
-    if (pushed) {
-      event.detail.parameters.trigger = "push";
-    } else if (up) {
-      // The socket is up: no polling.
-      event.preventDefault();
-      return;
-    }
-    inFlight = true;
+    if (up && event.detail.parameters.trigger !== "push") { event.preventDefault(); }
   });
-  document.addEventListener("htmx:afterRequest", function (event) {
-    if (!event.detail.elt || event.detail.elt.id !== "poller") { return; }
-    // Let the swap and settle finish, then look at the new poller and page.
-    setTimeout(function () {
-      inFlight = false;
-      afterSwap();
-      if (again) { again = false; refresh(); }
-    }, 30);
-  });
+  // A boosted navigation (a row clicked) replaces the body: tell the socket what the page shows now.
   document.addEventListener("htmx:afterSettle", function (event) {
-    if (event.detail.target && event.detail.target.id === "conversation-pane") { afterSwap(); }
+    var target = event.detail.target;
+    if (target && (target.id === "conversation-pane" || target.tagName === "BODY")) {
+      setUp(up);
+      afterSwap();
+    }
   });
   document.addEventListener("visibilitychange", function () {
     if (document.visibilityState === "visible" && up) { refresh(); }
