@@ -253,11 +253,11 @@ else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "realtime.layers.DatabaseChannelLayer"}}
 
 # --- Chat Channel --------------------------------------------------------
-CHAT_MESSAGE_MAX_CHARS = env.int("CHAT_MESSAGE_MAX_CHARS", default=2000)
-CHAT_ATTACHMENT_MAX_BYTES = env.int("CHAT_ATTACHMENT_MAX_BYTES", default=5 * 1024 * 1024)
+CHAT_MESSAGE_MAX_CHARS = int(env_or("CHAT_MESSAGE_MAX_CHARS", 2000))
+CHAT_ATTACHMENT_MAX_BYTES = int(env_or("CHAT_ATTACHMENT_MAX_BYTES", 5 * 1024 * 1024))
 # Messages (and uploads) a visitor, and an IP address, may send per minute.
-CHAT_RATE_PER_VISITOR = env.int("CHAT_RATE_PER_VISITOR", default=20)
-CHAT_RATE_PER_IP = env.int("CHAT_RATE_PER_IP", default=60)
+CHAT_RATE_PER_VISITOR = int(env_or("CHAT_RATE_PER_VISITOR", 20))
+CHAT_RATE_PER_IP = int(env_or("CHAT_RATE_PER_IP", 60))
 
 # --- Secrets at rest ------------------------------------------------------
 FIELD_ENCRYPTION_KEY = env_or("FIELD_ENCRYPTION_KEY", "")

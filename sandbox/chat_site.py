@@ -35,7 +35,7 @@ def seed(admin) -> None:
         name=DEMO_WIDGET_NAME,
         allowed_origins=demo_origins(),
         colour="#0f766e",
-        greeting="Hi! 👋 Questions about sizes, shipping or an order? Ask away.",
+        greeting="Hi! Questions about sizes, shipping or an order? Ask away.",
     )
     ben = User.objects.filter(email="ben@demo.test").first()
     if ben is not None:

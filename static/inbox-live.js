@@ -6,6 +6,9 @@
 // missed (the fragments replace what is shown, so nothing appears twice).
 (function () {
   "use strict";
+  // A boosted navigation swaps the body and htmx runs its scripts again: one socket per page.
+  if (window.inboxLiveStarted) { return; }
+  window.inboxLiveStarted = true;
 
   var socket = null;
   var up = false;
@@ -135,7 +138,8 @@
       send({ type: "typing", conversation_id: state.open, typing: true });
     }
   });
-  document.addEventListener("DOMContentLoaded", function () {
+  function start() {
     if (poller() && "WebSocket" in window) { connect(); }
-  });
+  }
+  if (document.readyState === "loading") { document.addEventListener("DOMContentLoaded", start); } else { start(); }
 })();

@@ -39,7 +39,11 @@ class ChatWidgetForm(forms.ModelForm):
     class Meta:
         model = ChatWidget
         fields = ["name", "allowed_origins", "colour", "greeting", "offline_message", "ask_for_contact"]
-        widgets = {"colour": forms.TextInput(attrs={"type": "color"})}
+        widgets = {
+            "colour": forms.TextInput(attrs={"type": "color"}),
+            "greeting": forms.TextInput(attrs={"size": 80}),
+            "offline_message": forms.TextInput(attrs={"size": 80}),
+        }
 
 
 @admin.register(ChatWidget)

@@ -65,7 +65,7 @@ class ChatWidget(models.Model):
     class Meta:
         ordering = ["name"]
         verbose_name = "chat widget"
-        verbose_name_plural = "Chat"
+        verbose_name_plural = "chat widgets"
 
     def __str__(self):
         return self.name

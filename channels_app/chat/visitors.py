@@ -200,7 +200,7 @@ def receive_visitor_message(
         occurred_at=timezone.now(),
         text=text,
         attachments=attachments,
-        customer_name=visitor.name,
+        customer_name=visitor.name or f"Visitor {visitor.pk}",
         metadata={"context": _context(visitor)},
     )
     with transaction.atomic():
@@ -261,6 +261,7 @@ def save_contact(visitor: ChatVisitor, name: str, email: str) -> None:
     visitor.email = email or visitor.email
     visitor.save(update_fields=["name", "email"])
     identity = inbound.find_identity(visitor.widget.entry_point, visitor.visitor_id)
-    if identity is not None and visitor.name and not identity.customer.name:
-        identity.customer.name = visitor.name
-        identity.customer.save(update_fields=["name"])
+    customer = identity.customer if identity is not None else None
+    if customer is not None and visitor.name and (not customer.name or customer.name == f"Visitor {visitor.pk}"):
+        customer.name = visitor.name
+        customer.save(update_fields=["name"])
