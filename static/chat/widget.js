@@ -395,6 +395,7 @@
     }
     errorLine.textContent = "";
     textarea.value = "";
+    lastTypingSent = 0;  // the next keystroke starts a new "typing"
     sendText(text);
   });
   textarea.addEventListener("keydown", function (event) {

@@ -76,13 +76,20 @@ def app_server(settings, monkeypatch):
     settings.CHANNEL_LAYERS = {"default": {"BACKEND": "realtime.layers.DatabaseChannelLayer"}}
     settings.DEBUG = False
 
-    # No Celery worker here: the drainer runs in a thread, as a worker would run it.
+    # No Celery worker here: the drainer runs in a thread, as a worker would run it
+    # (retrying like the task would: the test database is SQLite in shared-cache
+    # memory, where a busy table fails at once instead of waiting).
     def kick(entry_point_id, countdown=0):
-        from django.db import connection
+        from django.db import OperationalError, connection
 
         def drain():
             try:
-                outbound.drain_entry_point(entry_point_id)
+                for _ in range(50):
+                    try:
+                        outbound.drain_entry_point(entry_point_id)
+                        return
+                    except OperationalError:
+                        time.sleep(0.1)
             finally:
                 connection.close()
 
