@@ -70,7 +70,9 @@ INSTALLED_APPS = [
     "channels_app.meta",
     "channels_app.mail",
     "channels_app.telephony",
+    "channels_app.chat",
     "conversations",
+    "realtime",
 ]
 
 MIDDLEWARE = [
@@ -90,6 +92,7 @@ MIDDLEWARE = [
 # Benchmarks swap in bench.urls (the app plus baseline views); nothing else should.
 ROOT_URLCONF = env_or("ROOT_URLCONF", "config.urls")
 WSGI_APPLICATION = "config.wsgi.application"
+ASGI_APPLICATION = "config.asgi.application"
 
 # Widgets render through TEMPLATES, so templates/admin/widgets/ can drop the admin's
 # edit / add / delete icons beside every related-object select.
@@ -238,6 +241,31 @@ if CACHE_URL:
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "cache_table"}}
 
+# --- Live updates (WebSockets) ------------------------------------------
+# Redis when there is one (CHANNEL_LAYER_URL, else REDIS_URL, else the broker's
+# server), with a key prefix of its own. Without Redis the web process and the
+# worker are separate processes, so events cross through the database
+# (realtime.layers.DatabaseChannelLayer); the in-memory layer is for tests only.
+CHANNEL_LAYER_URL = env_or("CHANNEL_LAYER_URL", "") or env_or("REDIS_URL", "")
+if not CHANNEL_LAYER_URL and CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    CHANNEL_LAYER_URL = urlunsplit(urlsplit(CELERY_BROKER_URL)._replace(path="/2"))
+if CHANNEL_LAYER_URL:
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [CHANNEL_LAYER_URL], "prefix": env_or("CHANNEL_LAYER_PREFIX", "support-live")},
+        }
+    }
+else:
+    CHANNEL_LAYERS = {"default": {"BACKEND": "realtime.layers.DatabaseChannelLayer"}}
+
+# --- Chat Channel --------------------------------------------------------
+CHAT_MESSAGE_MAX_CHARS = int(env_or("CHAT_MESSAGE_MAX_CHARS", 2000))
+CHAT_ATTACHMENT_MAX_BYTES = int(env_or("CHAT_ATTACHMENT_MAX_BYTES", 5 * 1024 * 1024))
+# Messages (and uploads) a visitor, and an IP address, may send per minute.
+CHAT_RATE_PER_VISITOR = int(env_or("CHAT_RATE_PER_VISITOR", 20))
+CHAT_RATE_PER_IP = int(env_or("CHAT_RATE_PER_IP", 60))
+
 # --- Secrets at rest ------------------------------------------------------
 FIELD_ENCRYPTION_KEY = env_or("FIELD_ENCRYPTION_KEY", "")
 if not FIELD_ENCRYPTION_KEY:
@@ -252,7 +280,7 @@ if not FIELD_ENCRYPTION_KEY:
 META_SANDBOX = env.bool("META_SANDBOX", default=False)
 META_SANDBOX_FORCE = env.bool("META_SANDBOX_FORCE", default=False)
 # What `seed_demo` loads besides users and inboxes: the sandboxes' accounts and conversations.
-DEMO_SEEDERS = ["sandbox.demo.seed", "sandbox.email_demo.seed"] if META_SANDBOX else []
+DEMO_SEEDERS = ["sandbox.demo.seed", "sandbox.email_demo.seed", "sandbox.chat_site.seed"] if META_SANDBOX else []
 # How long a worker keeps the active Rules and Business Hours before reading them again
 # (conversations.configuration); a change made in Settings applies everywhere within it.
 RULES_CACHE_SECONDS = env.int("RULES_CACHE_SECONDS", default=5)

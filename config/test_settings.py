@@ -58,3 +58,6 @@ WHITENOISE_AUTOREFRESH = True
 # per run (inherited by the processes a test starts) keeps sign-in rate limits
 # of one run from leaking into the next.
 CACHES["default"]["KEY_PREFIX"] = os.environ.setdefault("TEST_CACHE_KEY_PREFIX", f"test-{os.getpid()}-{time.time_ns()}")  # noqa: F405
+# One process: sockets and tests share the in-memory layer (the e2e tests switch
+# to the database layer, which is what `make run` uses).
+CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}

@@ -22,6 +22,7 @@ urlpatterns = [
     path("webhooks/twilio/", include("channels_app.telephony.urls")),
     path("phone/", include("channels_app.telephony.agent_urls")),
     path("webhooks/", include("channels_app.meta.urls")),
+    path("chat/", include("channels_app.chat.urls")),
     # Stored customer media is served to signed-in staff only.
     path("media/<path:path>", media, name="media"),
 ]
@@ -32,3 +33,4 @@ if settings.ANYMAIL["WEBHOOK_SECRET"]:
 if settings.META_SANDBOX:
     urlpatterns.append(path("sandbox/meta/", include("sandbox.urls")))
     urlpatterns.append(path("sandbox/twilio/", include("sandbox.twilio_urls")))
+    urlpatterns.append(path("sandbox/site/", include("sandbox.site_urls")))

@@ -270,7 +270,7 @@ def _receive_new(entry_point: EntryPoint, message: IncomingMessage) -> Received:
             update["opened_at"] = message.occurred_at  # an earlier message that arrived late
         if conversation.status == Conversation.Status.WAITING:
             update["status"] = Conversation.Status.OPEN
-        Conversation.touch(conversation.pk, **update)
+        Conversation.touch(conversation.pk, inbox_id=conversation.inbox_id, **update)
         for name, value in update.items():
             setattr(conversation, name, value)
     signals.customer_message_received.send(

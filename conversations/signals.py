@@ -16,3 +16,6 @@ outbound_failed = Signal()
 # conversation, by (user or None): a conversation was closed / reopened.
 conversation_closed = Signal()
 conversation_reopened = Signal()
+# conversation_id, inbox_id (None when the caller did not know it): a conversation changed
+# (sent after commit by `Conversation.touch`); live updates push it to the pages that show it.
+conversation_changed = Signal()

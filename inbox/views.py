@@ -86,7 +86,23 @@ def _conversation_context(request, conversation, *, query=None, draft="", note_m
         "sending_state": outbound.sending_state(conversation.entry_point),
         "error": error,
         "retry_available": hasattr(outbound, "retry"),
+        "customer_facts": _customer_facts(conversation),
     }
+
+
+def _customer_facts(conversation) -> dict:
+    """What the channel knows about the customer from their latest message (a chat visitor's page,
+    browser, email), as label → text."""
+    latest = (
+        conversation.items.filter(direction=TimelineItem.Direction.INBOUND, metadata__has_key="context")
+        .order_by("-occurred_at", "-id")
+        .values_list("metadata", flat=True)
+        .first()
+    )
+    context = (latest or {}).get("context") or {}
+    if not isinstance(context, dict):
+        return {}
+    return {str(label)[:40]: str(value)[:300] for label, value in context.items() if value}
 
 
 def _page(request, conversation=None):
@@ -349,17 +365,18 @@ def changes(request):
         return HttpResponse(status=204)
     open_id = _record_id(request.GET.get("open", ""))
     open_conversation = None
-    open_changed = open_id is not None and open_id in found.conversation_ids
-    if open_changed:
+    if open_id is not None:
+        # Also when it did not change: the new poller and list must still know which one is open.
         open_conversation = (
             listing.visible_conversations(request.user)
             .select_related("customer", "entry_point", "inbox", "assignee")
             .filter(pk=open_id)
             .first()
         )
+    open_changed = open_id is not None and open_id in found.conversation_ids
     context = _list_context(request, inbox_ids, query, open_conversation)
     context.update(cursor=found.cursor.isoformat(), open_id=open_id or "", open_changed=open_changed)
-    if open_conversation is not None:
+    if open_changed and open_conversation is not None:
         context.update(_conversation_context(request, open_conversation, query=query))
     return render(request, "inbox/_changes.html", context)
 

@@ -1,10 +1,11 @@
 """Conversations and what happens in them."""
 
 from django.conf import settings
-from django.db import models
+from django.db import models, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from .. import signals
 from .customers import Customer
 
 
@@ -72,11 +73,20 @@ class Conversation(models.Model):
         return self.status == self.Status.CLOSED
 
     @classmethod
-    def touch(cls, conversation_id, **fields):
-        """Mark a conversation changed (the inbox's live updates read `updated_at`)."""
+    def touch(cls, conversation_id, *, inbox_id=None, **fields):
+        """Mark a conversation changed (the inbox's live updates read `updated_at`).
+
+        A caller that knows the conversation's inbox passes `inbox_id`, which
+        spares the live-update listener a look-up.
+        """
         now = timezone.now()
         fields.setdefault("last_activity_at", now)
         cls.objects.filter(pk=conversation_id).update(updated_at=now, **fields)
+        # The one hook for live updates: whoever listens hears of it once the change is visible.
+        transaction.on_commit(
+            lambda: signals.conversation_changed.send(sender=cls, conversation_id=conversation_id, inbox_id=inbox_id),
+            robust=True,
+        )
 
 
 class TimelineItem(models.Model):

@@ -63,7 +63,7 @@ def start_clock(conversation, item, *, new_conversation=False):
             started_at=started,
             due_at=due_at(started, minutes, sla_schedule(locked)),
         )
-        Conversation.touch(locked.pk, sla_due_at=period.due_at)
+        Conversation.touch(locked.pk, inbox_id=locked.inbox_id, sla_due_at=period.due_at)
     conversation.sla_due_at = period.due_at
     return period
 

@@ -450,6 +450,19 @@ def test_changes_include_timeline_only_of_open_conversation_when_it_changed(agen
     assert 'id="timeline-items"' in changed_open and "Any news?" in changed_open
 
 
+def test_changes_keep_the_open_conversation_when_another_one_changed(agent_client, inbox, conversation):
+    other = factories.make_conversation(inbox=inbox)
+    conversation.refresh_from_db()
+    cursor = max(conversation.updated_at, Conversation.objects.get(pk=other.pk).updated_at)
+    Conversation.touch(other.pk)
+
+    body = changes(agent_client, cursor, open=conversation.pk).content.decode()
+
+    # The next poll (or push) still asks about the open conversation, whose row stays highlighted.
+    assert f"&quot;open&quot;: &quot;{conversation.pk}&quot;" in body or f'"open": "{conversation.pk}"' in body
+    assert 'class="conv-row is-active"' in body
+
+
 def test_changes_title_counts_conversations_waiting_for_agent(agent_client, agent, conversation):
     Conversation.objects.filter(pk=conversation.pk).update(sla_due_at=timezone.now() + timedelta(hours=1))
 

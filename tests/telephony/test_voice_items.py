@@ -111,7 +111,7 @@ def test_an_answered_call_is_an_item_that_answers_the_customer(inbox, entry_poin
 def test_an_answered_call_satisfies_the_running_sla(inbox, entry_point):
     agent(inbox, "+14155550001")
     start_call()
-    with mock.patch("channels_app.telephony.calls.transaction.on_commit", lambda fn: fn()):
+    with mock.patch("channels_app.telephony.calls.transaction.on_commit", lambda fn, **kwargs: fn()):
         voicemail_first = Call.objects.create(
             call_sid="CA" + "2" * 32, entry_point=entry_point, from_number=CALLER, to_number="+14155550100"
         )

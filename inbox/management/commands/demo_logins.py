@@ -20,4 +20,5 @@ class Command(BaseCommand):
         out("  authenticator already; get its current code with:")
         out("      .venv/bin/python manage.py totp_code admin@demo.test")
         out("  Customer simulator (Meta sandbox): http://127.0.0.1:8000/sandbox/meta/customer/")
+        out("  Chat widget on a demo website (answer as Ben): http://127.0.0.1:8000/sandbox/site/")
         out("")

@@ -1,0 +1,27 @@
+"""The ASGI entry point: HTTP goes to Django, WebSockets to the consumers.
+
+Served by uvicorn (`make run`, Procfile). The agents' socket checks the Origin
+against ALLOWED_HOSTS and reads the session; the chat widget's socket is opened
+from customers' websites and checks the Origin against its own Entry Point's
+allowed origins.
+"""
+
+import os
+
+from django.core.asgi import get_asgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+# Django first: the routing below imports models.
+django_application = get_asgi_application()
+
+from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+
+from channels_app.chat.routing import websocket_urlpatterns as chat_sockets  # noqa: E402
+from realtime.routing import websocket_urlpatterns as inbox_sockets  # noqa: E402
+
+application = ProtocolTypeRouter(
+    {
+        "http": django_application,
+        "websocket": URLRouter([*inbox_sockets, *chat_sockets]),
+    }
+)

@@ -1,0 +1,145 @@
+// Push for the agents' inbox: a WebSocket (/ws/inbox/) says which conversation
+// changed, and the page asks the changes endpoint for the fragments at once,
+// the same request the fallback poll makes. While the socket is down the
+// one-second poll runs and the page says live updates are degraded; after a
+// reconnect one catch-up request from the page's cursor brings everything
+// missed (the fragments replace what is shown, so nothing appears twice).
+(function () {
+  "use strict";
+  // A boosted navigation swaps the body and htmx runs its scripts again: one socket per page.
+  if (window.inboxLiveStarted) { return; }
+  window.inboxLiveStarted = true;
+
+  var socket = null;
+  var up = false;
+  var attempts = 0;
+  var inFlight = false;
+  var again = false;
+  var lastTypingSent = 0;
+  var typingTimer = null;
+
+  function poller() { return document.getElementById("poller"); }
+  function banner() { return document.getElementById("live-status"); }
+
+  function pageState() {
+    var element = poller();
+    if (!element) { return { shown: [], open: null }; }
+    try {
+      var values = JSON.parse(element.getAttribute("hx-vals"));
+      var shown = String(values.shown || "").split(",").filter(Boolean).map(Number);
+      return { shown: shown, open: values.open ? Number(values.open) : null };
+    } catch (error) { return { shown: [], open: null }; }
+  }
+
+  function setUp(value) {
+    up = value;
+    document.documentElement.dataset.live = value ? "up" : "down";
+    var element = banner();
+    if (element) { element.hidden = value; }
+  }
+
+  function send(message) {
+    if (socket && up) { socket.send(JSON.stringify(message)); }
+  }
+
+  // Ask for the changed fragments now: the poller's own request (its cursor and page state),
+  // marked as pushed. Coalesced: one at a time, and one more if a push came meanwhile.
+  function refresh() {
+    var element = poller();
+    if (!element) { return; }
+    if (inFlight) { again = true; return; }
+    inFlight = true;
+    htmx.ajax("GET", element.getAttribute("hx-get"), {
+      source: element, target: element, swap: "outerHTML", values: { trigger: "push" }
+    }).catch(function () { /* the socket or the next push tries again */ }).then(function () {
+      inFlight = false;
+      afterSwap();
+      if (again) { again = false; refresh(); }
+    });
+  }
+
+  function afterSwap() {
+    var state = pageState();
+    var ids = state.shown.slice();
+    if (state.open && ids.indexOf(state.open) === -1) { ids.push(state.open); }
+    send({ type: "watch", conversation_ids: ids });
+    if (state.open && document.visibilityState === "visible") { send({ type: "seen", conversation_id: state.open }); }
+  }
+
+  function showTyping(conversationId, typing) {
+    var state = pageState();
+    var composer = document.getElementById("composer");
+    if (state.open !== conversationId || !composer) { return; }
+    var line = document.getElementById("live-typing");
+    if (!line) {
+      line = document.createElement("div");
+      line.id = "live-typing";
+      line.className = "live-typing";
+      line.setAttribute("role", "status");
+      line.setAttribute("data-testid", "customer-typing");
+      composer.parentNode.insertBefore(line, composer);
+    }
+    var head = document.querySelector(".conv-head h1");
+    line.textContent = typing ? (head ? head.textContent.trim() : "The customer") + " is typing…" : "";
+    clearTimeout(typingTimer);
+    typingTimer = setTimeout(function () { line.textContent = ""; }, 6000);
+  }
+
+  function connect() {
+    var scheme = location.protocol === "https:" ? "wss://" : "ws://";
+    socket = new WebSocket(scheme + location.host + "/ws/inbox/");
+    socket.onmessage = function (event) {
+      var data;
+      try { data = JSON.parse(event.data); } catch (error) { return; }
+      if (data.type === "hello") {
+        var wasDown = attempts > 0 || document.documentElement.dataset.live === "down";
+        attempts = 0;
+        setUp(true);
+        afterSwap();
+        // Catch up from the page's cursor: whatever changed while we were not listening.
+        if (wasDown) { refresh(); }
+      } else if (data.type === "changed") {
+        refresh();
+      } else if (data.type === "typing") {
+        showTyping(data.conversation_id, data.typing);
+      }
+    };
+    socket.onclose = function () {
+      socket = null;
+      setUp(false);
+      attempts += 1;
+      var delay = Math.min(10000, 500 * Math.pow(2, attempts - 1)) * (0.75 + Math.random() / 2);
+      setTimeout(connect, delay);
+    };
+  }
+
+  // While the socket is up the poller's timer asks nothing.
+  document.addEventListener("htmx:configRequest", function (event) {
+    if (!event.detail.elt || event.detail.elt.id !== "poller") { return; }
+    if (up && event.detail.parameters.trigger !== "push") { event.preventDefault(); }
+  });
+  // A boosted navigation (a row clicked) replaces the body: tell the socket what the page shows now.
+  document.addEventListener("htmx:afterSettle", function (event) {
+    var target = event.detail.target;
+    if (target && (target.id === "conversation-pane" || target.tagName === "BODY")) {
+      setUp(up);
+      afterSwap();
+    }
+  });
+  document.addEventListener("visibilitychange", function () {
+    if (document.visibilityState === "visible" && up) { refresh(); }
+  });
+  document.addEventListener("input", function (event) {
+    if (event.target.id !== "composer-text") { return; }
+    var now = Date.now();
+    var state = pageState();
+    if (state.open && event.target.value && now - lastTypingSent > 2000) {
+      lastTypingSent = now;
+      send({ type: "typing", conversation_id: state.open, typing: true });
+    }
+  });
+  function start() {
+    if (poller() && "WebSocket" in window) { connect(); }
+  }
+  if (document.readyState === "loading") { document.addEventListener("DOMContentLoaded", start); } else { start(); }
+})();
