@@ -37,7 +37,8 @@ FLOWS = {
 def _flow(params) -> str:
     if params.get("config_id"):
         return "whatsapp"
-    scopes = (params.get("scope") or "").split(",")
+    # The requested scopes travel as one comma-separated value, the granted ones as checkboxes of the same name.
+    scopes = ",".join(params.getlist("scope")).split(",")
     return "messenger" if "pages_messaging" in scopes and "instagram_basic" not in scopes else "instagram"
 
 
