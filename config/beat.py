@@ -21,6 +21,11 @@ BEAT_SCHEDULE = {
         "task": "channels_app.mail.tasks.sweep_inbound_emails",
         "schedule": 30.0,
     },
+    # Templates approved, paused or removed in WhatsApp Manager reach the composer's picker.
+    "sync-whatsapp-templates": {
+        "task": "channels_app.tasks.sync_whatsapp_templates",
+        "schedule": 60.0 * 60,
+    },
     "poll-imap-mailboxes": {
         "task": "channels_app.mail.tasks.poll_mailboxes",
         "schedule": 60.0,

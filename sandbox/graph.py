@@ -11,7 +11,7 @@ from django.http import JsonResponse
 from django.utils.crypto import constant_time_compare
 from django.views.decorators.csrf import csrf_exempt
 
-from . import demo_data, webhooks
+from . import demo_data, webhooks, whatsapp_graph
 from .models import SandboxCode, SandboxPage, SandboxSend, SandboxToken
 from .tasks import post_webhook
 
@@ -45,6 +45,9 @@ def graph(request, version, path):
     token = params.get("access_token", "")
     if parts == ["oauth", "access_token"]:
         return access_token(params)
+    whatsapp = whatsapp_graph.answer(request, parts, token)
+    if whatsapp is not None:
+        return whatsapp
     if parts == ["me", "permissions"]:
         user = SandboxToken.objects.filter(token=token).first()
         if user is None:
@@ -78,6 +81,8 @@ def graph(request, version, path):
         return JsonResponse({"success": True})
     if len(parts) == 2 and parts[1] == "messages" and request.method == "POST":
         return send(request, parts[0], token)
+    if len(parts) == 1 and demo_data.messenger_customer(parts[0]):
+        return messenger_profile(demo_data.messenger_customer(parts[0]), token)
     if len(parts) == 1 and demo_data.customer(parts[0]):
         person = demo_data.customer(parts[0])
         if not any(_page_for_token(p["page_id"], token)[1] is None for p in demo_data.PAGES):
@@ -91,6 +96,20 @@ def graph(request, version, path):
             }
         )
     return meta_error(400, 100, 33, f"Unsupported request: /{version}/{path}")
+
+
+def messenger_profile(person, token):
+    """User Profile API: a PSID's name and picture, for a token of a Page they wrote to."""
+    if not any(_page_for_token(p["page_id"], token)[1] is None for p in demo_data.PAGES):
+        return invalid_token()
+    return JsonResponse(
+        {
+            "first_name": person["first_name"],
+            "last_name": person["last_name"],
+            "profile_pic": demo_data.media_url(f"avatar-{person['psid']}"),
+            "id": person["psid"],
+        }
+    )
 
 
 def _page_json(page):
@@ -133,7 +152,10 @@ def access_token(params):
         if short is None:
             return invalid_token()
         long = SandboxToken.objects.create(
-            token=f"sandbox-user-long-{secrets.token_hex(8)}", scopes=short.scopes, page_ids=short.page_ids
+            token=f"sandbox-user-long-{secrets.token_hex(8)}",
+            scopes=short.scopes,
+            page_ids=short.page_ids,
+            waba_ids=short.waba_ids,
         )
         return JsonResponse({"access_token": long.token, "token_type": "bearer", "expires_in": 5183944})
     if params.get("client_secret") != settings.META_APP_SECRET or params.get("client_id") != settings.META_APP_ID:
@@ -145,7 +167,7 @@ def access_token(params):
         code.used = True
         code.save(update_fields=["used"])
     user = SandboxToken.objects.create(
-        token=f"sandbox-user-{secrets.token_hex(8)}", scopes=code.scopes, page_ids=code.page_ids
+        token=f"sandbox-user-{secrets.token_hex(8)}", scopes=code.scopes, page_ids=code.page_ids, waba_ids=code.waba_ids
     )
     return JsonResponse({"access_token": user.token, "token_type": "bearer", "expires_in": 5183944})
 
@@ -184,9 +206,27 @@ def send(request, page_id, token):
         kind=kind,
         text=text or message.get("attachment", {}).get("payload", {}).get("url", ""),
     )
-    ig_id = page["ig_id"]
-    transaction.on_commit(lambda: _after_send(ig_id, recipient, message_id, text))
+    if demo_data.messenger_customer(recipient):
+        page_id = page["page_id"]
+        transaction.on_commit(lambda: _after_messenger_send(page_id, recipient, message_id, text))
+    else:
+        ig_id = page["ig_id"]
+        transaction.on_commit(lambda: _after_send(ig_id, recipient, message_id, text))
     return JsonResponse({"recipient_id": recipient, "message_id": message_id})
+
+
+def _after_messenger_send(page_id, psid, message_id, text):
+    # Messenger echoes the Page's message (with our app id), reports it delivered, then read up to a watermark.
+    bodies = [
+        (webhooks.messenger_echo(page_id, psid, message_id, text), 0.5),
+        (webhooks.messenger_delivered(page_id, psid, message_id), 1.5),
+        (webhooks.messenger_read(page_id, psid), 3),
+    ]
+    try:
+        for payload, countdown in bodies:
+            post_webhook.apply_async(args=[webhooks.encode(payload)], countdown=countdown)
+    except Exception as error:  # the broker is down: the sandbox simply sends no echo
+        logger.warning("Sandbox echo for %s not enqueued: %s", message_id, error)
 
 
 def _after_send(ig_id, recipient, message_id, text):

@@ -8,6 +8,8 @@ class SandboxToken(models.Model):
     token = models.CharField(max_length=100, unique=True)
     scopes = models.JSONField(default=list)
     page_ids = models.JSONField(default=list)
+    # The WhatsApp Business Accounts shared in Embedded Signup (a business token).
+    waba_ids = models.JSONField(default=list)
     created_at = models.DateTimeField(default=timezone.now)
 
 
@@ -17,6 +19,7 @@ class SandboxCode(models.Model):
     code = models.CharField(max_length=100, unique=True)
     scopes = models.JSONField(default=list)
     page_ids = models.JSONField(default=list)
+    waba_ids = models.JSONField(default=list)
     used = models.BooleanField(default=False)
     created_at = models.DateTimeField(default=timezone.now)
 
@@ -38,13 +41,34 @@ class SandboxPage(models.Model):
     token_expired = models.BooleanField(default=False)
 
 
+class SandboxWhatsAppNumber(models.Model):
+    """What the sandbox remembers of a WhatsApp number: the failure its Cloud API plays."""
+
+    class Failure(models.TextChoices):
+        NONE = "", "Answer normally"
+        REENGAGEMENT = "131047", "Re-engagement required: more than 24 hours passed (131047)"
+        UNDELIVERABLE = "131026", "Message undeliverable (131026)"
+
+    phone_number_id = models.CharField(max_length=64, unique=True)
+    failure = models.CharField(max_length=10, choices=Failure.choices, blank=True)
+
+
+class SandboxWaba(models.Model):
+    """A WhatsApp Business Account's webhook subscription in the sandbox."""
+
+    waba_id = models.CharField(max_length=64, unique=True)
+    subscribed = models.BooleanField(default=False)
+
+
 class SandboxSend(models.Model):
-    """A Send API call the sandbox accepted: what the customer receives."""
+    """A Send API call the sandbox accepted: what the customer receives.
+
+    `page_id` is the Page (Instagram, Messenger) or the phone number ID (WhatsApp) that sent it."""
 
     page_id = models.CharField(max_length=64)
     recipient_id = models.CharField(max_length=64)
     message_id = models.CharField(max_length=100, unique=True)
-    kind = models.CharField(max_length=20)  # text, attachment, reaction
+    kind = models.CharField(max_length=20)  # text, attachment, reaction, template
     text = models.TextField(blank=True)
     reacted_to = models.CharField(max_length=255, blank=True)
     created_at = models.DateTimeField(default=timezone.now)

@@ -20,12 +20,26 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from channels_app.mail.models import EmailAddress
-from channels_app.meta.models import InstagramAccount
+from channels_app.meta.models import InstagramAccount, MessengerPage, WhatsAppNumber
 
 from . import demo_data, png, webhooks
 from .models import SandboxCode, SandboxCustomerMessage, SandboxPage, SandboxSend
 
-STEPS = ["login", "accounts", "pages", "permissions"]
+# Facebook Login's steps per product: Instagram asks for accounts and Pages, Messenger for Pages,
+# WhatsApp's Embedded Signup (a configuration id) for the WhatsApp Business Account to share.
+FLOWS = {
+    "instagram": ["login", "accounts", "pages", "permissions"],
+    "messenger": ["login", "pages", "permissions"],
+    "whatsapp": ["login", "business", "permissions"],
+}
+
+
+def _flow(params) -> str:
+    if params.get("config_id"):
+        return "whatsapp"
+    # The requested scopes travel as one comma-separated value, the granted ones as checkboxes of the same name.
+    scopes = ",".join(params.getlist("scope")).split(",")
+    return "messenger" if "pages_messaging" in scopes and "instagram_basic" not in scopes else "instagram"
 
 
 def media(request, name):
@@ -47,7 +61,11 @@ def dialog(request, version):
             {"reason": f"The domain of {redirect_uri or 'the redirect URI'} isn't included in the app's domains."},
             status=400,
         )
+    flow = _flow(params)
+    steps = FLOWS[flow]
     step = params.get("step", "login")
+    if step not in steps:
+        step = "login"
     if request.method == "POST" and "cancel" in params:
         query = {
             "error": "access_denied",
@@ -58,24 +76,35 @@ def dialog(request, version):
         }
         return redirect(f"{redirect_uri}?{urlencode(query)}")
     if request.method == "POST":
-        step = STEPS[STEPS.index(params.get("step", "login")) + 1] if params.get("step") != "permissions" else "done"
+        step = steps[steps.index(step) + 1] if step != "permissions" else "done"
     if step == "done":
         selected_ig = params.getlist("ig")
-        page_ids = [p["page_id"] for p in demo_data.PAGES if p["ig_id"] in selected_ig or not p["ig_id"]]
+        if flow == "messenger":
+            page_ids = [p["page_id"] for p in demo_data.PAGES if p["page_id"] in params.getlist("page")]
+        else:
+            page_ids = [p["page_id"] for p in demo_data.PAGES if p["ig_id"] in selected_ig or not p["ig_id"]]
         code = SandboxCode.objects.create(
             code=secrets.token_urlsafe(24),
             scopes=[scope for scope in params.getlist("scope") if scope in demo_data.SCOPES],
-            page_ids=page_ids,
+            page_ids=page_ids if flow != "whatsapp" else [],
+            waba_ids=[w["waba_id"] for w in demo_data.WABAS if w["waba_id"] in params.getlist("waba")],
         )
         return redirect(f"{redirect_uri}?{urlencode({'code': code.code, 'state': state})}")
-    carried = {key: params.get(key, "") for key in ("client_id", "redirect_uri", "state", "scope", "response_type")}
+    carried_keys = ("client_id", "redirect_uri", "state", "scope", "response_type", "config_id")
+    carried = {key: params.get(key, "") for key in carried_keys if params.get(key) or key != "config_id"}
+    if flow == "whatsapp":
+        carried["override_default_response_type"] = params.get("override_default_response_type", "")
     return render(
         request,
         "sandbox/dialog.html",
         {
             "step": step,
+            "flow": flow,
             "carried": carried,
             "selected_ig": params.getlist("ig"),
+            "selected_pages": params.getlist("page"),
+            "selected_wabas": params.getlist("waba"),
+            "wabas": demo_data.WABAS,
             "accounts": [p for p in demo_data.PAGES if p["ig_id"]],
             "pages": demo_data.PAGES,
             "scopes": (params.get("scope") or ",".join(demo_data.SCOPES)).split(","),
@@ -86,12 +115,17 @@ def dialog(request, version):
 
 
 def visible_accounts(user):
-    """The Instagram accounts whose threads `user` may play and read: those feeding one of their Inboxes.
+    """The Instagram accounts whose threads `user` may play and read (see visible_to)."""
+    return visible_to(InstagramAccount.objects.exclude(status=InstagramAccount.Status.REMOVED), user)
+
+
+def visible_to(accounts, user):
+    """The accounts (Instagram accounts, Messenger Pages, WhatsApp numbers) feeding one of `user`'s Inboxes.
 
     An account feeds an Inbox through its Exception, else through its Channel's default
     Inbox, or because one of its conversations is there. Admins see every account.
     """
-    accounts = InstagramAccount.objects.exclude(status=InstagramAccount.Status.REMOVED)
+    accounts = accounts.exclude(status=InstagramAccount.Status.REMOVED)
     if user.is_settings_admin:
         return accounts
     inbox_ids = list(user.memberships.values_list("inbox_id", flat=True))
@@ -215,24 +249,25 @@ def customer_action(request):
                 ig_id, webhooks.from_customer(ig_id, igsid, message={"mid": last.mid, "is_deleted": True})
             )
         )
-        _post(request, body)
+        post_to_app(request, body)
         return redirect(f"/sandbox/meta/customer/?{context['query']}")
     elif action == "replay":
         last = SandboxCustomerMessage.objects.filter(ig_id=ig_id, igsid=igsid).last()
         if last is not None:
-            _post(request, last.body)
-            _post(request, last.body)
+            post_to_app(request, last.body)
+            post_to_app(request, last.body)
             messages.info(request, "The last webhook was delivered twice more; the inbox should still show it once.")
         return redirect(f"/sandbox/meta/customer/?{context['query']}")
     else:
         return HttpResponseBadRequest("Unknown action.")
     body = webhooks.encode(webhooks.delivery(ig_id, event))
     SandboxCustomerMessage.objects.create(ig_id=ig_id, igsid=igsid, mid=mid, kind=kind, text=text, body=body)
-    _post(request, body)
+    post_to_app(request, body)
     return redirect(f"/sandbox/meta/customer/?{context['query']}")
 
 
-def _post(request, body):
+def post_to_app(request, body):
+    """Post a signed delivery to our webhook; what went wrong is shown on the simulator."""
     try:
         status = webhooks.post(body)
     except Exception as error:
@@ -266,7 +301,11 @@ def page_settings(request):
 @login_required
 def last_sent_json(request):
     """Small JSON view of what the sandbox sent to the user's accounts' customers (for tests and curious developers)."""
-    page_ids = visible_accounts(request.user).values_list("page_id", flat=True)
+    page_ids = [
+        *visible_accounts(request.user).values_list("page_id", flat=True),
+        *visible_to(MessengerPage.objects.all(), request.user).values_list("page_id", flat=True),
+        *visible_to(WhatsAppNumber.objects.all(), request.user).values_list("phone_number_id", flat=True),
+    ]
     sends = SandboxSend.objects.filter(page_id__in=page_ids).order_by("-id")[:20]
     return HttpResponse(
         json.dumps([{"to": s.recipient_id, "kind": s.kind, "text": s.text, "mid": s.message_id} for s in sends]),

@@ -55,12 +55,17 @@
   document.addEventListener("change", function (event) {
     if (event.target.name === "mode") { syncComposer(event.target.form); }
     // The template picker: only the chosen template's variables are shown and sent.
-    if (event.target.matches("[data-testid=template-select]")) {
-      var chosen = event.target.value;
-      event.target.form.querySelectorAll("fieldset[data-template]").forEach(function (fieldset) {
-        fieldset.hidden = fieldset.disabled = fieldset.dataset.template !== chosen;
-      });
-    }
+    if (event.target.matches("[data-testid=template-select]")) { syncTemplatePicker(event.target); }
+  });
+  function syncTemplatePicker(select) {
+    var chosen = select.value;
+    select.form.querySelectorAll("fieldset[data-template]").forEach(function (fieldset) {
+      fieldset.hidden = fieldset.disabled = fieldset.dataset.template !== chosen;
+    });
+  }
+  // A live update can keep a fieldset shown while the select starts over: show the select's choice again.
+  document.addEventListener("htmx:afterSettle", function () {
+    document.querySelectorAll("[data-testid=template-select]").forEach(syncTemplatePicker);
   });
 
   // Live updates replace the timeline's items: keep the reader's place unless

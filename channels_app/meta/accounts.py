@@ -143,25 +143,48 @@ def remove_account(account: InstagramAccount) -> str:
     return error_message
 
 
-def mark_needs_reauthorization(account: InstagramAccount, reason: str) -> None:
-    """Meta refused the account's token: pause its sends (queued, not lost) until an admin reconnects it.
+def mark_needs_reauthorization(account: InstagramAccount | MessengerPage | WhatsAppNumber, reason: str) -> None:
+    """Meta refused the account's token (or stopped its sending): pause its sends (queued, not lost) until an
+    admin reconnects it. Instagram accounts, Messenger Pages and WhatsApp numbers alike.
 
     The admins are told once per incident: only the call that moves the account
     into "Needs reauthorization" sends the email, however many sends fail after it.
     """
+    model = type(account)
     started = (
-        InstagramAccount.objects.filter(pk=account.pk)
-        .exclude(status=InstagramAccount.Status.NEEDS_REAUTHORIZATION)
-        .update(status=InstagramAccount.Status.NEEDS_REAUTHORIZATION, status_reason=reason)
+        model.objects.filter(pk=account.pk)
+        .exclude(status=model.Status.NEEDS_REAUTHORIZATION)
+        .update(status=model.Status.NEEDS_REAUTHORIZATION, status_reason=reason)
     )
-    account.status = InstagramAccount.Status.NEEDS_REAUTHORIZATION
+    account.status = model.Status.NEEDS_REAUTHORIZATION
     account.status_reason = reason
     if started:
-        logger.warning("Instagram account %s needs reauthorization: %s", account.pk, reason)
+        logger.warning("%s %s needs reauthorization: %s", model._meta.verbose_name, account.pk, reason)
         _tell_admins(account, reason)
 
 
-def _tell_admins(account: InstagramAccount, reason: str) -> None:
+def _reauthorization_email(account, reason: str) -> tuple[str, str, str]:
+    """(subject, what happened, where to fix it) for the admins, in each product's words."""
+    if isinstance(account, MessengerPage):
+        return (
+            f"The Page {account.page_name} needs reauthorization for Messenger",
+            f"Meta refused the access token of the Facebook Page {account.page_name} (Messenger).\n{reason}",
+            "Settings › Messenger and press Reauthorize on this Page",
+        )
+    if isinstance(account, WhatsAppNumber):
+        return (
+            f"WhatsApp {account.display_phone_number} needs an admin",
+            f"Meta stopped the sends of the WhatsApp number {account}.\n{reason}",
+            "Settings › WhatsApp and add the number again (or fix the business account in Meta's WhatsApp Manager)",
+        )
+    return (
+        f"@{account.username} needs reauthorization",
+        f"Meta refused the access token of the Instagram account @{account.username} ({account.page_name}).\n{reason}",
+        "Settings › Channels › Instagram Messaging and press Reauthorize on this account",
+    )
+
+
+def _tell_admins(account, reason: str) -> None:
     recipients = list(
         get_user_model()
         .objects.filter(is_active=True, role=get_user_model().Role.ADMIN)
@@ -170,15 +193,13 @@ def _tell_admins(account: InstagramAccount, reason: str) -> None:
     )
     if not recipients:
         return
+    subject, what, where = _reauthorization_email(account, reason)
     # SITE_URL is required when DEBUG is off (config/settings.py); in development the runserver address.
-    link = f"{settings.SITE_URL or DEVELOPMENT_SITE_URL}{reverse('admin:meta_instagramaccount_changelist')}"
+    changelist = reverse(f"admin:meta_{account._meta.model_name}_changelist")
+    link = f"{settings.SITE_URL or DEVELOPMENT_SITE_URL}{changelist}"
     send_mail(
-        subject=f"@{account.username} needs reauthorization",
-        message=(
-            f"Meta refused the access token of the Instagram account @{account.username} ({account.page_name}).\n"
-            f"{reason}\n\nIts messages are queued, not lost. Open Settings › Channels › Instagram Messaging "
-            f"and press Reauthorize on this account: {link}"
-        ),
+        subject=subject,
+        message=f"{what}\n\nIts messages are queued, not lost. Open {where}: {link}",
         from_email=None,
         recipient_list=recipients,
         fail_silently=True,
@@ -264,11 +285,8 @@ def remove_messenger_page(page: MessengerPage) -> str:
 
 
 def mark_page_needs_reauthorization(page: MessengerPage, reason: str) -> None:
-    MessengerPage.objects.filter(pk=page.pk).update(
-        status=MessengerPage.Status.NEEDS_REAUTHORIZATION, status_reason=reason
-    )
-    page.status, page.status_reason = MessengerPage.Status.NEEDS_REAUTHORIZATION, reason
-    logger.warning("Messenger Page %s needs reauthorization: %s", page.pk, reason)
+    """Messenger's token was refused: sends pause and the admins are emailed, as for Instagram."""
+    mark_needs_reauthorization(page, reason)
 
 
 # --- WhatsApp numbers -------------------------------------------------------------
@@ -377,11 +395,8 @@ def remove_whatsapp_number(number: WhatsAppNumber) -> str:
 
 
 def mark_number_paused(number: WhatsAppNumber, reason: str) -> None:
-    WhatsAppNumber.objects.filter(pk=number.pk).update(
-        status=WhatsAppNumber.Status.NEEDS_REAUTHORIZATION, status_reason=reason
-    )
-    number.status, number.status_reason = WhatsAppNumber.Status.NEEDS_REAUTHORIZATION, reason
-    logger.warning("WhatsApp number %s paused: %s", number.pk, reason)
+    """Meta stopped the number's sends (token, payment): sends wait and the admins are emailed."""
+    mark_needs_reauthorization(number, reason)
 
 
 def sync_templates(waba_id: str, token: str) -> int:
@@ -410,3 +425,18 @@ def sync_templates(waba_id: str, token: str) -> int:
             kept.append(row.pk)
         WhatsAppTemplate.objects.filter(waba_id=waba_id).exclude(pk__in=kept).delete()
     return len(kept)
+
+
+def sync_all_templates() -> dict[str, str]:
+    """Sync the templates of every WABA with a connected number; per WABA how many, or Meta's refusal."""
+    results = {}
+    numbers = WhatsAppNumber.objects.filter(status=WhatsAppNumber.Status.CONNECTED).order_by("pk")
+    for number in numbers:
+        if number.waba_id in results:
+            continue
+        try:
+            results[number.waba_id] = f"{sync_templates(number.waba_id, number.access_token)} approved"
+        except GraphError as error:
+            logger.warning("Templates of WABA %s not synced: %s", number.waba_id, error)
+            results[number.waba_id] = f"refused: {error}"
+    return results

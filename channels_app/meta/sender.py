@@ -179,7 +179,7 @@ class MessengerSender(MetaPageSender):
         page = _page(entry_point)
         if page is not None and page.status == MessengerPage.Status.NEEDS_REAUTHORIZATION:
             return (
-                f"Paused: the Page {page.page_name} needs reauthorization by an admin. "
+                f"Paused: the Page {page.page_name} needs reauthorization; an admin has been told. "
                 "Replies wait and go out once it is reconnected."
             )
         return ""

@@ -3,7 +3,7 @@ import logging
 from celery import shared_task
 from django.db import OperationalError
 
-from . import inbound, media, messenger_inbound, processing, whatsapp_inbound
+from . import accounts, inbound, media, messenger_inbound, processing, whatsapp_inbound
 
 logger = logging.getLogger(__name__)
 
@@ -76,3 +76,9 @@ def download_whatsapp_media(self, attachment_id):
     """Fetch a customer's WhatsApp media through its media id before the id expires."""
     if not whatsapp_inbound.download_media(attachment_id, final=self.request.retries >= self.max_retries):
         raise self.retry(countdown=30 * 2**self.request.retries)
+
+
+@shared_task(name="channels_app.tasks.sync_whatsapp_templates")
+def sync_whatsapp_templates():
+    """Beat: each connected WABA's approved templates, fresh from Meta (one refusal does not stop the others)."""
+    return accounts.sync_all_templates()

@@ -47,3 +47,30 @@ class CustomerIdentity(models.Model):
 
     def __str__(self):
         return f"{self.external_id} at {self.entry_point}"
+
+    # How providers name where a customer came from (Messenger's referral `source`), in the card's words.
+    REFERRAL_SOURCES = {
+        "SHORTLINK": "a link (m.me)",
+        "ADS": "an ad",
+        "CUSTOMER_CHAT_PLUGIN": "the website's chat plugin",
+        "DISCOVER_TAB": "Messenger's Discover tab",
+        "MESSENGER_CODE": "a Messenger code",
+    }
+
+    @property
+    def referral_summary(self) -> str:
+        """The customer's latest referral in plain words ("an ad “Spring sale” · ref summer"), or ""."""
+        referral = self.attributes.get("referral") if isinstance(self.attributes, dict) else None
+        if not isinstance(referral, dict):
+            return ""
+        source = str(referral.get("source") or "")
+        parts = [self.REFERRAL_SOURCES.get(source.upper(), source.replace("_", " ").lower())]
+        if referral.get("ad_title"):
+            parts[0] = f"{parts[0]} “{referral['ad_title']}”".strip()
+        elif referral.get("ad_id"):
+            parts[0] = f"{parts[0]} (ad {referral['ad_id']})".strip()
+        if referral.get("ref"):
+            parts.append(f"ref {referral['ref']}")
+        if referral.get("referer_uri"):
+            parts.append(str(referral["referer_uri"]))
+        return " · ".join(part for part in parts if part)

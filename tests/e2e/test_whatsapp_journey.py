@@ -1,18 +1,26 @@
 """Settings › Messenger and › WhatsApp in Chromium, and a WhatsApp reply outside the 24-hour window:
-the composer offers the approved templates and sends one with its variables filled in."""
+the composer offers the approved templates and sends one with its variables filled in.
+
+The second test is the whole journey against the Meta sandbox with a real Celery worker: the number
+is added through the sandbox's Embedded Signup, an Exception routes it, the customer writes, the
+agent replies, and outside the window a template goes out and is reported delivered."""
 
 import os
+import re
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from django.utils import timezone
 
-from channels_app.meta.models import WhatsAppTemplate
+from channels_app.meta.models import WhatsAppNumber, WhatsAppTemplate
+from channels_app.models import RoutingException
 from conversations.models import Conversation, OutboundMessage, TimelineItem
 from conversations.routing import route_conversation
+from inbox.models import Inbox, User
 from tests import factories
 from tests.conftest import totp_code_for
+from tests.e2e.test_sandbox_journey import browser, sandbox_app, sign_in  # noqa: F401 (fixtures)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 CHROMIUM_ARGS = [
@@ -95,3 +103,91 @@ def test_settings_pages_and_a_template_outside_the_window(live_server, admin_use
         "body:1": "Sheena",
         "body:2": "#1001",
     }
+
+
+# --- The whole journey in the sandbox: Embedded Signup, a customer, a reply, a template ---------------
+
+
+@pytest.mark.integration
+def test_whatsapp_added_through_embedded_signup_in_the_sandbox(sandbox_app, browser):  # noqa: F811
+    from playwright.sync_api import expect
+
+    expect.set_options(timeout=20_000)
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    base = sandbox_app
+    admin = sign_in(
+        browser,
+        base,
+        "admin@demo.test",
+        "demo-admin-password",
+        "/settings/meta/whatsappnumber/",
+        totp_user=User.objects.get(email="admin@demo.test"),
+    )
+
+    # Settings › WhatsApp › Add WhatsApp: the sandbox's Embedded Signup shares the Acme Shoes WABA.
+    with admin.expect_popup() as popup_info:
+        admin.click("#add-whatsappnumber")
+    dialog = popup_info.value
+    expect(dialog.locator("h1")).to_contain_text("Connect your WhatsApp Business Account")
+    dialog.click("#fb-continue")
+    expect(dialog.locator("label", has_text="102290129340398")).to_contain_text("+1 555-078-3881")
+    dialog.screenshot(path=str(SHOTS / "sandbox-embedded-signup.png"), full_page=True)
+    dialog.click("#fb-next")
+    expect(dialog.locator("text=whatsapp_business_messaging")).to_be_visible()
+    dialog.click("#fb-done")
+    expect(dialog.locator("text=+1 555-078-3882")).to_be_visible()
+    dialog.locator("label", has_text="+1 555-078-3882").locator("input").uncheck()
+    dialog.click("#confirm-accounts")
+    dialog.wait_for_event("close")
+    row = admin.locator("#result_list tr", has_text="+1 555-078-3881")
+    for text in ("Acme Shoes", "106540352242922", "102290129340398", "Green", "TIER_1K", "Alex Admin", "2 approved"):
+        expect(row).to_contain_text(text)
+    admin.screenshot(path=str(SHOTS / "settings-whatsapp-added.png"), full_page=True)
+    number = WhatsAppNumber.objects.get(phone_number_id="106540352242922")
+    assert number.status == "connected"
+    assert not WhatsAppNumber.objects.filter(phone_number_id="106540352242923").exists()
+
+    # An Exception sends this number's conversations to the VIP Inbox instead of the default.
+    vip = Inbox.objects.get(name="VIP")
+    RoutingException.objects.create(channel=number.entry_point.channel, entry_point=number.entry_point, inbox=vip)
+
+    agent = sign_in(browser, base, "ada@demo.test", "demo-agent-password", "/inbox/")
+    agent.get_by_test_id("available-messaging").click()
+    expect(agent.get_by_test_id("available-messaging")).to_have_attribute("aria-pressed", "true")
+
+    # The simulator's WhatsApp customer writes.
+    simulator = admin
+    simulator.goto(f"{base}/sandbox/meta/customer/whatsapp/?number=106540352242922&customer=16505551234")
+    simulator.fill("#customer-text", "Do you have the trainers in blue?")
+    simulator.click("#customer-send")
+
+    row = agent.locator(".conv-row", has_text="Do you have the trainers in blue?")
+    expect(row).to_be_visible()
+    conversation = Conversation.objects.get(entry_point=number.entry_point)
+    assert conversation.inbox == vip
+    row.click()
+    expect(agent.locator("#conversation-pane")).to_contain_text("Sheena Nelson")
+    agent.get_by_test_id("composer-text").fill("We do, in sizes 36 to 42.")
+    agent.get_by_test_id("composer-text").press("Enter")
+    reply = agent.locator(".msg.kind-agent_message", has_text="We do, in sizes 36 to 42.")
+    expect(reply.locator(".delivery")).to_contain_text(re.compile("Delivered|Read"))
+    expect(simulator.locator(".bubble.business", has_text="We do, in sizes 36 to 42.")).to_be_visible()
+    simulator.screenshot(path=str(SHOTS / "sandbox-simulator-whatsapp.png"), full_page=True)
+
+    # A day later the 24-hour window is closed: only an approved template can go.
+    Conversation.objects.filter(pk=conversation.pk).update(
+        last_customer_message_at=timezone.now() - timedelta(hours=25)
+    )
+    agent.goto(f"{base}/inbox/c/{conversation.pk}/")
+    picker = agent.get_by_test_id("template-picker")
+    expect(picker).to_contain_text("Outside the 24-hour window WhatsApp allows only approved templates")
+    agent.get_by_test_id("template-select").select_option(label="order_update · en_US · utility")
+    variables = picker.locator("fieldset:not([hidden]) [data-testid=template-variable]")
+    variables.nth(0).fill("Sheena")
+    variables.nth(1).fill("#1042")
+    agent.screenshot(path=str(SHOTS / "inbox-whatsapp-template-picker.png"))
+    agent.get_by_test_id("send-template").click()
+    sent = agent.locator(".msg.kind-agent_message", has_text="Hi Sheena, your order #1042 has shipped.")
+    expect(sent.locator(".delivery")).to_contain_text(re.compile("Delivered|Read"))
+    agent.screenshot(path=str(SHOTS / "inbox-whatsapp-template-delivered.png"))
+    expect(simulator.locator(".bubble.business", has_text="Hi Sheena, your order #1042 has shipped.")).to_be_visible()

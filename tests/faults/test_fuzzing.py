@@ -9,7 +9,13 @@ from hypothesis import strategies as st
 from channels_app.meta import parser
 from channels_app.meta import processing as webhooks
 from channels_app.meta.models import WebhookEvent
-from tests.factories import make_entry_point, make_inbox, make_instagram_account
+from tests.factories import (
+    make_entry_point,
+    make_inbox,
+    make_instagram_account,
+    make_messenger_page,
+    make_whatsapp_number,
+)
 from tests.meta_payloads import FIXTURES, IG_ACCOUNT_ID, load, post_webhook
 
 json_values = st.recursive(
@@ -60,6 +66,34 @@ def test_signed_mutated_payloads_never_get_a_500_and_every_event_ends_with_a_rea
         make_instagram_account(make_entry_point(external_id=IG_ACCOUNT_ID))
         make_instagram_account.__dict__["done"] = True
     payload = mutate(load(data.draw(st.sampled_from(FIXTURE_NAMES))), data)
+
+    response = post_webhook(client, json.dumps(payload).encode())
+
+    assert response.status_code in (200, 400)
+    for event in WebhookEvent.objects.filter(status=WebhookEvent.Status.RECEIVED):
+        status = webhooks.process_webhook_event(event.pk)  # must not raise
+        event.refresh_from_db()
+        assert status in ("processed", "ignored", "failed")
+        if status != "processed":
+            assert event.last_error, "a rejected or ignored event says why"
+
+
+# --- Messenger (`object: page`) and WhatsApp (`object: whatsapp_business_account`) ---------------
+
+PRODUCT_FIXTURES = sorted(
+    f"{folder}/{path.stem}" for folder in ("messenger", "whatsapp") for path in (FIXTURES / folder).glob("*.json")
+)
+
+
+@given(data=st.data())
+@SLOW
+def test_signed_mutated_messenger_and_whatsapp_payloads_never_get_a_500_and_end_with_a_reason(client, db, data):
+    if not make_messenger_page.__dict__.get("done"):
+        make_inbox("Messaging", default=True)
+        make_messenger_page(page_id="100000000000001")
+        make_whatsapp_number()
+        make_messenger_page.__dict__["done"] = True
+    payload = mutate(load(data.draw(st.sampled_from(PRODUCT_FIXTURES))), data)
 
     response = post_webhook(client, json.dumps(payload).encode())
 

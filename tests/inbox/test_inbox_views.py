@@ -601,3 +601,25 @@ def test_page_query_count_is_constant(agent_client, agent, inbox, entry_point, p
     with_200 = count_queries(agent_client, path)
 
     assert with_10 == with_200
+
+
+def test_the_customer_card_shows_how_the_customer_came(agent_client, conversation):
+    identity = conversation.customer.identities.get()
+    identity.attributes = {
+        "referral": {"source": "ADS", "type": "OPEN_THREAD", "ad_id": "6045246247433", "ad_title": "Spring sale"},
+    }
+    identity.save()
+
+    response = agent_client.get(url("conversation", conversation))
+
+    assert "An ad “Spring sale”" in response.content.decode()
+
+
+def test_a_link_referral_shows_its_ref(agent_client, conversation):
+    identity = conversation.customer.identities.get()
+    identity.attributes = {"referral": {"source": "SHORTLINK", "type": "OPEN_THREAD", "ref": "summer-promo"}}
+    identity.save()
+
+    response = agent_client.get(url("conversation", conversation))
+
+    assert "A link (m.me) · ref summer-promo" in response.content.decode()
