@@ -17,7 +17,7 @@ django_application = get_asgi_application()
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
 from channels_app.chat.routing import websocket_urlpatterns as chat_sockets  # noqa: E402
-from realtime.routing import websocket_urlpatterns as inbox_sockets  # noqa: E402
+from inbox.routing import websocket_urlpatterns as inbox_sockets  # noqa: E402
 
 application = ProtocolTypeRouter(
     {

@@ -72,7 +72,6 @@ INSTALLED_APPS = [
     "channels_app.telephony",
     "channels_app.chat",
     "conversations",
-    "realtime",
 ]
 
 MIDDLEWARE = [
@@ -245,7 +244,7 @@ else:
 # Redis when there is one (CHANNEL_LAYER_URL, else REDIS_URL, else the broker's
 # server), with a key prefix of its own. Without Redis the web process and the
 # worker are separate processes, so events cross through the database
-# (realtime.layers.DatabaseChannelLayer); the in-memory layer is for tests only.
+# (conversations.live.layers.DatabaseChannelLayer); the in-memory layer is for tests only.
 CHANNEL_LAYER_URL = env_or("CHANNEL_LAYER_URL", "") or env_or("REDIS_URL", "")
 if not CHANNEL_LAYER_URL and CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
     CHANNEL_LAYER_URL = urlunsplit(urlsplit(CELERY_BROKER_URL)._replace(path="/2"))
@@ -257,7 +256,7 @@ if CHANNEL_LAYER_URL:
         }
     }
 else:
-    CHANNEL_LAYERS = {"default": {"BACKEND": "realtime.layers.DatabaseChannelLayer"}}
+    CHANNEL_LAYERS = {"default": {"BACKEND": "conversations.live.layers.DatabaseChannelLayer"}}
 
 # --- Chat Channel --------------------------------------------------------
 CHAT_MESSAGE_MAX_CHARS = int(env_or("CHAT_MESSAGE_MAX_CHARS", 2000))

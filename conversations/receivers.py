@@ -6,6 +6,7 @@ Connected once in `ConversationsConfig.ready`.
 from django.db.models.signals import post_delete, post_save
 
 from . import business_hours, configuration, rules, signals
+from .live import receivers as live_receivers
 from .models import BusinessHours, BusinessHoursInterval, Holiday, Rule, TimelineItem
 from .sla import clock
 
@@ -48,6 +49,7 @@ def connect():
     signals.agent_message_queued.connect(on_agent_message_queued, dispatch_uid="conversations.agent_message")
     signals.outbound_failed.connect(on_outbound_failed, dispatch_uid="conversations.outbound_failed")
     signals.conversation_closed.connect(on_conversation_closed, dispatch_uid="conversations.closed")
+    live_receivers.connect()
     for model in (Rule, BusinessHours, BusinessHoursInterval, Holiday):
         post_save.connect(configuration.forget, sender=model, dispatch_uid=f"conversations.forget.{model.__name__}")
         post_delete.connect(configuration.forget, sender=model, dispatch_uid=f"conversations.forget.{model.__name__}.d")

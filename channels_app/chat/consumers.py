@@ -11,7 +11,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 
-from realtime.groups import conversation_group, inbox_group
+from conversations.live.groups import conversation_group, inbox_group
 
 from . import visitors
 from .models import ChatWidget

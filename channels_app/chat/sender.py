@@ -4,8 +4,8 @@ Chat has no reply window: a visitor who is not on the page now sees the reply
 when they come back (same browser).
 """
 
+from conversations.live.publish import publish
 from conversations.senders import ChannelSender, ReplyWindow, SendFailed
-from realtime.publish import publish
 
 from . import visitors
 from .models import ChatVisitor, ChatWidget

@@ -1,6 +1,7 @@
 """The core's models, one module per area."""
 
 from .customers import Customer, CustomerIdentity
+from .live import LiveEvent
 from .outbound import OutboundMessage, SendSlot
 from .rules import Rule, RuleFiring
 from .schedules import BusinessHours, BusinessHoursInterval, Holiday, Weekday, validate_timezone_name
@@ -16,6 +17,7 @@ __all__ = [
     "CustomerIdentity",
     "CustomerReaction",
     "Holiday",
+    "LiveEvent",
     "OutboundMessage",
     "Rule",
     "RuleFiring",

@@ -11,7 +11,7 @@ from channels_app.chat.models import ChatVisitor
 from channels_app.models import Channel
 from conversations import outbound
 from conversations.models import Conversation, TimelineItem
-from realtime.consumers import InboxConsumer
+from inbox.consumers import InboxConsumer
 from tests import factories
 
 from .helpers import fresh_layer, make_widget, visitor_socket  # noqa: F401 (fixture)

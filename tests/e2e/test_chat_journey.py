@@ -73,7 +73,7 @@ class AppServer:
 
 @pytest.fixture
 def app_server(settings, monkeypatch):
-    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "realtime.layers.DatabaseChannelLayer"}}
+    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "conversations.live.layers.DatabaseChannelLayer"}}
     settings.DEBUG = False
 
     # No Celery worker here: the drainer runs in a thread, as a worker would run it

@@ -16,7 +16,7 @@ from channels.layers import InMemoryChannelLayer
 from django.db import close_old_connections
 from django.utils import timezone
 
-from .models import LiveEvent
+from conversations.models import LiveEvent
 
 logger = logging.getLogger(__name__)
 

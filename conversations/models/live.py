@@ -1,3 +1,5 @@
+"""Live events for the sockets (the embedded default's channel layer)."""
+
 from django.db import models
 
 

@@ -4,10 +4,9 @@ import pytest
 from asgiref.sync import async_to_sync
 from channels.db import database_sync_to_async
 
-from conversations.models import Conversation
-from realtime.layers import DatabaseChannelLayer, store_event
-from realtime.models import LiveEvent
-from realtime.receivers import on_conversation_changed
+from conversations.live.layers import DatabaseChannelLayer, store_event
+from conversations.live.receivers import on_conversation_changed
+from conversations.models import Conversation, LiveEvent
 from tests import factories
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -36,7 +35,7 @@ def test_group_send_writes_a_row_for_every_process():
 
 
 def test_touch_announces_the_change_to_the_inbox_after_commit(settings):
-    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "realtime.layers.DatabaseChannelLayer"}}
+    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "conversations.live.layers.DatabaseChannelLayer"}}
     inbox = factories.make_inbox()
     conversation = factories.make_conversation(inbox=inbox)
 
@@ -52,5 +51,5 @@ def test_a_failing_publish_never_fails_the_change(monkeypatch):
     def broken(*args):
         raise ConnectionError("redis is down")
 
-    monkeypatch.setattr("realtime.receivers.publish", broken)
+    monkeypatch.setattr("conversations.live.receivers.publish", broken)
     on_conversation_changed(sender=None, conversation_id=conversation.pk)

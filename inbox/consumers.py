@@ -10,9 +10,8 @@ so what an agent may see is decided in one place.
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
+from conversations.live.groups import conversation_group, inbox_group
 from inbox import conversation_list as listing
-
-from .groups import conversation_group, inbox_group
 
 # A page shows at most a page of conversations plus the open one.
 MAX_WATCHED = listing.PAGE_SIZE + 1
