@@ -25,4 +25,4 @@ def on_conversation_changed(sender, conversation_id, inbox_id=None, **kwargs):
 
 
 def connect():
-    signals.conversation_changed.connect(on_conversation_changed, dispatch_uid="conversations.live.conversation_changed")
+    signals.conversation_changed.connect(on_conversation_changed, dispatch_uid="conversations.live.changed")
