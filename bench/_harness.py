@@ -44,6 +44,9 @@ def recreate_database(name: str, host="127.0.0.1", user="postgres") -> str:
 def environment(**overrides) -> dict:
     env = dict(os.environ)
     env.update(BASE_ENV)
+    # Queues of this run only: other sessions on the machine share Redis (and its db
+    # numbers), and their workers would otherwise take our tasks, or purge them.
+    env["CELERY_QUEUE_PREFIX"] = f"bench-{os.getpid()}-{uuid.uuid4().hex[:6]}."
     env.update({key: str(value) for key, value in overrides.items()})
     env["PYTHONPATH"] = str(ROOT)
     return env
@@ -68,7 +71,8 @@ def start_workers(env, count=2, log_dir=Path("/tmp"), queues="celery", media_wor
     the media queue (profile pictures, attachments) as in production. `command` runs Celery's
     command line (bench/_limiter_worker.py is one that counts what the drainer does)."""
     processes = []
-    names = [(n, queues) for n in range(count)] + ([(count, "media")] if media_worker else [])
+    prefix = env.get("CELERY_QUEUE_PREFIX", "")
+    names = [(n, prefix + queues) for n in range(count)] + ([(count, prefix + "media")] if media_worker else [])
     for n, queue_names in names:
         log = open(log_dir / f"bench-worker-{n}.log", "w")  # noqa: SIM115
         processes.append(

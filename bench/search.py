@@ -114,7 +114,7 @@ def terms(kind, rng, used):
             "name": f"Customer {n}",
             "username": f"@customer_{n}",
             "text": f"order {n}",
-            "frequent": f"about order {n % 9 + 1}",
+            "frequent": f"about order {n % 90 + 10}",
             "none": f"zq{n}xv",
         }[kind]
         if term not in used:
