@@ -3,6 +3,7 @@ environment for subprocesses, Celery workers, and a fake Send API on loopback.""
 
 import json
 import os
+import random
 import subprocess
 import sys
 import threading
@@ -44,6 +45,9 @@ def recreate_database(name: str, host="127.0.0.1", user="postgres") -> str:
 def environment(**overrides) -> dict:
     env = dict(os.environ)
     env.update(BASE_ENV)
+    # Queues of this run only: other sessions on the machine share Redis (and its db
+    # numbers), and their workers would otherwise take our tasks, or purge them.
+    env["CELERY_QUEUE_PREFIX"] = f"bench-{os.getpid()}-{uuid.uuid4().hex[:6]}."
     env.update({key: str(value) for key, value in overrides.items()})
     env["PYTHONPATH"] = str(ROOT)
     return env
@@ -60,21 +64,22 @@ def manage(env, *args):
     subprocess.run([PYTHON, "manage.py", *args], cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL)
 
 
-def start_workers(env, count=2, log_dir=Path("/tmp"), queues="celery", media_worker=True):
+CELERY = [PYTHON, "-m", "celery", "-A", "config"]
+
+
+def start_workers(env, count=2, log_dir=Path("/tmp"), queues="celery", media_worker=True, command=CELERY):
     """`count` separate `celery worker` processes (as if on separate machines), plus one for
-    the media queue (profile pictures, attachments) as in production."""
+    the media queue (profile pictures, attachments) as in production. `command` runs Celery's
+    command line (bench/_limiter_worker.py is one that counts what the drainer does)."""
     processes = []
-    names = [(n, queues) for n in range(count)] + ([(count, "media")] if media_worker else [])
+    prefix = env.get("CELERY_QUEUE_PREFIX", "")
+    names = [(n, prefix + queues) for n in range(count)] + ([(count, prefix + "media")] if media_worker else [])
     for n, queue_names in names:
         log = open(log_dir / f"bench-worker-{n}.log", "w")  # noqa: SIM115
         processes.append(
             subprocess.Popen(
                 [
-                    PYTHON,
-                    "-m",
-                    "celery",
-                    "-A",
-                    "config",
+                    *command,
                     "worker",
                     f"--queues={queue_names}",
                     "--pool=solo",
@@ -105,11 +110,16 @@ def stop(processes):
 
 
 class FakeSendApi:
-    """A loopback stand-in for POST /{version}/{page-id}/messages that records every send."""
+    """A loopback stand-in for POST /{version}/{page-id}/messages that records every send.
 
-    def __init__(self):
-        self.sends = []  # (monotonic time, recipient id, text)
+    `delay` = (low, high) seconds of network delay each way, drawn at random per call:
+    the request reaches "Meta" (and is recorded, on Meta's clock) after one draw, the
+    answer reaches the caller after another."""
+
+    def __init__(self, delay=(0.0, 0.0)):
+        self.sends = []  # (monotonic time, recipient id, text, page id)
         self.lock = threading.Lock()
+        self.delay = delay
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -123,10 +133,13 @@ class FakeSendApi:
 
             def do_POST(self):  # noqa: N802 (http.server's naming)
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                time.sleep(random.uniform(*fake.delay))  # noqa: S311 (the way in)
+                page_id = self.path.split("?")[0].rstrip("/").split("/")[-2]
                 with fake.lock:
                     fake.sends.append(
-                        (time.monotonic(), body["recipient"]["id"], body.get("message", {}).get("text", ""))
+                        (time.monotonic(), body["recipient"]["id"], body.get("message", {}).get("text", ""), page_id)
                     )
+                time.sleep(random.uniform(*fake.delay))  # noqa: S311 (the way back)
                 answer = json.dumps({"recipient_id": body["recipient"]["id"], "message_id": f"mid.{uuid.uuid4().hex}"})
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")

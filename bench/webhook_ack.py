@@ -1,13 +1,23 @@
 """Webhook acknowledgement benchmark: our endpoint against two baselines, same gunicorn, same run.
 
-    .venv/bin/python bench/webhook_ack.py [--seconds 10] [--connections 50] [--workers 4] [--worker-class sync]
+    .venv/bin/python bench/webhook_ack.py [--rounds 8] [--seconds 3] [--connections 50] [--workers 4]
+        [--worker-class sync] [--threads 4] [--open-rounds 4] [--open-seconds 10] [--load 0.5]
+        [--open-processes 2] [--port 8171] [--redis redis://127.0.0.1:6379/5]
 
-Serves the app with gunicorn on PostgreSQL + Redis (loopback only) and loads it
-with wrk (Debian package `wrk`; installed if missing when run as root) posting
-signed, real-shaped Instagram webhooks at 50 connections. Measures, in turn:
-a bare Django view that answers 200, a minimal durable view (verify the
-signature, insert the raw body as one row, answer 200), and /webhooks/meta/.
-Prints requests/s, p50/p99 latency, and the ratios to both baselines.
+Serves the app with gunicorn on PostgreSQL + Redis (loopback only) and posts signed,
+real-shaped Instagram webhooks to three views of the same server: a bare Django view
+that answers 200, a minimal durable view (verify the signature, insert the raw body as
+one row, answer 200) and /webhooks/meta/.
+
+1. Throughput, closed loop (wrk, --connections): --rounds rounds of --seconds each;
+   every round runs all three views, the order rotating each round (ABC, BCA, CAB, ...).
+   Prints the median and range of requests/s per view, of the per-round ratio
+   endpoint / durable view, and CPU per request (utime + stime of the gunicorn workers
+   from /proc/<pid>/stat, divided by the requests wrk completed).
+2. Latency, open loop (bench/_openloop.py): a constant rate of --load x the durable
+   view's median throughput from part 1, --open-rounds rounds of --open-seconds,
+   durable view and endpoint alternating; latency from each request's intended send
+   time (coordinated-omission-correct). Prints p50 / p99 / p99.9 and the goal p99 < 50 ms.
 """
 
 import argparse
@@ -15,6 +25,7 @@ import json
 import os
 import re
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -24,11 +35,18 @@ from urllib.request import urlopen
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench import _openloop  # noqa: E402
 from bench._harness import PYTHON, ROOT, environment, manage, recreate_database  # noqa: E402
 from channels_app.meta.signature import sign  # noqa: E402
 
 FIXTURE = ROOT / "tests" / "fixtures" / "meta" / "text_message.json"
 SECRET = "bench-app-secret"
+VIEWS = [
+    ("bare view", "/bench/bare/"),
+    ("minimal durable view", "/bench/durable/"),
+    ("webhook endpoint", "/webhooks/meta/"),
+]
+TICK = os.sysconf("SC_CLK_TCK")
 
 
 def ensure_wrk():
@@ -40,8 +58,7 @@ def ensure_wrk():
         sys.exit("wrk is needed: apt-get install -y wrk")
 
 
-def lua_script(path: Path) -> Path:
-    body = json.dumps(json.loads(FIXTURE.read_text()))
+def lua_script(path: Path, body: str) -> Path:
     script = path / "post.lua"
     script.write_text(
         'wrk.method = "POST"\n'
@@ -52,6 +69,32 @@ def lua_script(path: Path) -> Path:
     return script
 
 
+def worker_pids(master_pid):
+    pids = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = Path(f"/proc/{entry}/stat").read_text()
+            except OSError:
+                continue
+            fields = stat.rsplit(")", 1)[1].split()
+            if int(fields[1]) == master_pid:  # field 4, ppid
+                pids.append(int(entry))
+    return pids
+
+
+def cpu_seconds(pids):
+    """utime + stime (fields 14 and 15) of these processes, in seconds."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / TICK
+
+
 def run_wrk(url, script, seconds, connections):
     output = subprocess.run(
         ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(script), url],
@@ -59,31 +102,33 @@ def run_wrk(url, script, seconds, connections):
         capture_output=True,
         text=True,
     ).stdout
-    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
     non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output)
     return {
-        "rate": rate,
-        "p50": _millis(re.search(r"50%\s+([\d.]+\w+)", output).group(1)),
-        "p99": _millis(re.search(r"99%\s+([\d.]+\w+)", output).group(1)),
-        "errors": int(non_2xx.group(1)) if non_2xx else 0,
+        "rate": float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1)),
+        "requests": int(re.search(r"(\d+) requests in", output).group(1)),
+        "errors": (int(non_2xx.group(1)) if non_2xx else 0) + (sum(map(int, errors.groups())) if errors else 0),
     }
 
 
-def _millis(text):
-    value, unit = float(re.match(r"[\d.]+", text).group()), re.search(r"[a-z]+$", text).group()
-    return value * {"us": 0.001, "ms": 1, "s": 1000}[unit]
+def spread(values, fmt="{:.0f}"):
+    return f"{fmt.format(statistics.median(values))} ({fmt.format(min(values))}-{fmt.format(max(values))})"
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--seconds", type=int, default=6)
-    parser.add_argument("--rounds", type=int, default=3, help="alternate the endpoints this many times; medians")
+    parser.add_argument("--rounds", type=int, default=8, help="closed-loop rounds; each runs all three views")
+    parser.add_argument("--seconds", type=int, default=3, help="length of one view's closed-loop run")
     parser.add_argument("--connections", type=int, default=50)
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--worker-class", default="sync", choices=["sync", "gthread"])
-    parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--threads", type=int, default=4, help="threads per worker (gthread only)")
+    parser.add_argument("--open-rounds", type=int, default=4, help="open-loop rounds, durable and endpoint each")
+    parser.add_argument("--open-seconds", type=float, default=10)
+    parser.add_argument("--load", type=float, default=0.5, help="open-loop rate as a share of durable capacity")
+    parser.add_argument("--open-processes", type=int, default=2, help="processes of the open-loop generator")
     parser.add_argument("--port", type=int, default=8171)
-    parser.add_argument("--redis", default="redis://127.0.0.1:6379/13")
+    parser.add_argument("--redis", default="redis://127.0.0.1:6379/5")
     args = parser.parse_args()
     ensure_wrk()
 
@@ -95,24 +140,21 @@ def main():
         CONN_MAX_AGE=600,
     )
     manage(env, "migrate", "--noinput")
-    command = [
-        PYTHON,
-        "-m",
-        "gunicorn",
-        "config.wsgi",
-        "-b",
-        f"127.0.0.1:{args.port}",
-        "-w",
-        str(args.workers),
-        "-k",
-        args.worker_class,
-        "--log-level",
-        "warning",
-    ]
+    command = [PYTHON, "-m", "gunicorn", "config.wsgi", "-b", f"127.0.0.1:{args.port}", "-w", str(args.workers)]
+    command += ["-k", args.worker_class, "--log-level", "warning"]
     if args.worker_class == "gthread":
         command += ["--threads", str(args.threads)]
     server = subprocess.Popen(command, cwd=ROOT, env=env)
     base = f"http://127.0.0.1:{args.port}"
+    body = json.dumps(json.loads(FIXTURE.read_text()))
+    headers = {"Content-Type": "application/json", "X-Hub-Signature-256": sign(body.encode(), SECRET)}
+    closed = {name: [] for name, _ in VIEWS}
+    cpu = {name: [] for name, _ in VIEWS}
+    errors = {name: 0 for name, _ in VIEWS}
+    ratios = []
+    opened = {name: [] for name in ("minimal durable view", "webhook endpoint")}
+    open_p99 = {name: [] for name in opened}
+    open_failures = {name: 0 for name in opened}
     try:
         for _ in range(100):
             try:
@@ -120,16 +162,37 @@ def main():
                 break
             except OSError:
                 time.sleep(0.2)
+        pids = worker_pids(server.pid)
         with tempfile.TemporaryDirectory() as folder:
-            script = lua_script(Path(folder))
-            results = {}
-            for name, path in [
-                ("bare view", "/bench/bare/"),
-                ("minimal durable view", "/bench/durable/"),
-                ("webhook endpoint", "/webhooks/meta/"),
-            ]:
+            script = lua_script(Path(folder), body)
+            for _, path in VIEWS:
                 run_wrk(base + path, script, 2, args.connections)  # warm-up
-                results[name] = run_wrk(base + path, script, args.seconds, args.connections)
+            for round_number in range(args.rounds):
+                shift = round_number % len(VIEWS)
+                this_round = {}
+                for name, path in VIEWS[shift:] + VIEWS[:shift]:
+                    before = cpu_seconds(pids)
+                    result = run_wrk(base + path, script, args.seconds, args.connections)
+                    used = cpu_seconds(pids) - before
+                    closed[name].append(result["rate"])
+                    cpu[name].append(used / max(result["requests"], 1) * 1000)
+                    errors[name] += result["errors"]
+                    this_round[name] = result["rate"]
+                ratios.append(this_round["webhook endpoint"] / this_round["minimal durable view"])
+
+        rate = args.load * statistics.median(closed["minimal durable view"])
+        for round_number in range(args.open_rounds):
+            pair = list(opened)
+            if round_number % 2:
+                pair.reverse()
+            for name in pair:
+                path = dict(VIEWS)[name]
+                latencies, failures, _ = _openloop.run(
+                    base + path, body.encode(), headers, rate, args.open_seconds, args.open_processes
+                )
+                opened[name] += latencies
+                open_p99[name].append(_openloop.percentile(latencies, 0.99))
+                open_failures[name] += failures
     finally:
         server.terminate()
         server.wait(timeout=10)
@@ -137,14 +200,38 @@ def main():
     described = f"{args.worker_class}, {args.workers} workers" + (
         f" x {args.threads} threads" if args.worker_class == "gthread" else ""
     )
-    print(f"gunicorn {described}; wrk {args.connections} connections; median of {args.rounds} x {args.seconds} s")
-    print(f"{'endpoint':<24}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'non-2xx':>10}")
-    for name, result in results.items():
-        print(f"{name:<24}{result['rate']:>10.0f}{result['p50']:>10.2f}{result['p99']:>10.2f}{result['errors']:>10}")
-    ours = results["webhook endpoint"]["rate"]
-    print(f"ratio to the minimal durable view: {ours / results['minimal durable view']['rate']:.2f}  (goal >= 0.9)")
-    print(f"ratio to the bare view:            {ours / results['bare view']['rate']:.2f}")
-    print(f"webhook p99 ack latency:           {results['webhook endpoint']['p99']:.1f} ms  (goal < 50 ms)")
+    print(f"gunicorn {described}; {os.cpu_count()} CPUs")
+    print(
+        f"1. closed loop: wrk {args.connections} connections, {args.rounds} rounds x {args.seconds} s per view, "
+        "order rotating; median (min-max)"
+    )
+    print(f"{'view':<24}{'req/s':>22}{'CPU ms/request':>24}{'errors':>8}")
+    for name, _ in VIEWS:
+        print(f"{name:<24}{spread(closed[name]):>22}{spread(cpu[name], '{:.2f}'):>24}{errors[name]:>8}")
+    print(f"ratio endpoint / durable, per round: {spread(ratios, '{:.2f}')}  (goal >= 0.95)")
+    print(
+        f"ratio endpoint / bare (medians):     "
+        f"{statistics.median(closed['webhook endpoint']) / statistics.median(closed['bare view']):.2f}"
+    )
+    cpu_ratio = statistics.median(cpu["webhook endpoint"]) / statistics.median(cpu["minimal durable view"])
+    print(f"CPU per request, endpoint / durable: {cpu_ratio:.2f}")
+    print(
+        f"2. open loop: {rate:.0f} requests/s constant ({args.load:g} x the durable view's median), "
+        f"{args.open_rounds} rounds x {args.open_seconds:g} s per view, alternating; "
+        "latency from the intended send time"
+    )
+    print(f"{'view':<24}{'requests':>10}{'p50 ms':>10}{'p99 ms':>10}{'p99.9 ms':>10}{'max ms':>10}{'failed':>8}")
+    for name, latencies in opened.items():
+        latencies.sort()
+        p = [_openloop.percentile(latencies, q) for q in (0.5, 0.99, 0.999)]
+        print(
+            f"{name:<24}{len(latencies):>10}{p[0]:>10.1f}{p[1]:>10.1f}{p[2]:>10.1f}{latencies[-1]:>10.1f}"
+            f"{open_failures[name]:>8}"
+        )
+    ours = _openloop.percentile(opened["webhook endpoint"], 0.99)
+    print("per-round p99 ms: " + "; ".join(f"{n} {spread(v, '{:.1f}')}" for n, v in open_p99.items()))
+    print(f"ratio of p99, endpoint / durable: {ours / _openloop.percentile(opened['minimal durable view'], 0.99):.2f}")
+    print(f"goal p99 < 50 ms at {args.load:g} x durable capacity: {'met' if ours < 50 else 'NOT met'} ({ours:.1f} ms)")
 
 
 if __name__ == "__main__":
