@@ -15,8 +15,8 @@ pair of `--warmup` messages each). In each round `--senders` client threads hand
 timeline item each):
 - email: over SMTP to the receiver, one connection per thread, each message answered 250;
 - webhook: one signed Instagram delivery per message, POSTed to /webhooks/meta/ (answered 200).
-A separate PostgreSQL connection polls the timeline table every `--poll-ms` ms for new
-rows and notes when it first sees each message's item, so the figures are what another
+A separate PostgreSQL connection polls the timeline table every `--poll-ms` ms for the
+round's items and notes when it first sees each one, so the figures are what another
 transaction (the inbox's changes endpoint) can read, not the rows' created_at. A round's
 rate = messages / (last item seen - first message handed over); its latency is, per
 message, accepted (250 / 200 received by the client) to item seen.
@@ -54,36 +54,44 @@ from bench._harness import (  # noqa: E402
 from bench.pipeline import IG, SECRET, delivery, post  # noqa: E402
 
 ADDRESS = "support@bench.example"
-ROUND_TIMEOUT = 300  # seconds for one round's items to appear
+ROUND_TIMEOUT = 120  # seconds for one round's items to appear
 
 
 class Observer:
-    """Polls the timeline table on its own connection; remembers when each external_id was first seen."""
+    """Polls the timeline table on its own connection; remembers when each expected item was first seen.
+
+    It asks for the expected external ids themselves: a scan of ids above the last one seen would
+    miss a row whose transaction commits after one with a higher id."""
 
     def __init__(self, database_url: str, table: str, poll_seconds: float):
         import psycopg
 
         self.connection = psycopg.connect(database_url.replace("postgres://", "postgresql://", 1), autocommit=True)
-        self.table = table
+        self.query = f"SELECT external_id FROM {table} WHERE entry_point_id = %s AND external_id = ANY(%s)"  # noqa: S608
         self.poll_seconds = poll_seconds
+        self.pending = {}  # entry point id -> set of external ids not seen yet
         self.seen = {}  # external_id -> monotonic time first seen
-        self.last_id = self.connection.execute(f"SELECT coalesce(max(id), 0) FROM {table}").fetchone()[0]  # noqa: S608
         self.lock = threading.Lock()
         self.stopped = threading.Event()
         self.thread = threading.Thread(target=self._run, daemon=True)
         self.thread.start()
 
+    def expect(self, entry_point_id: int, external_ids) -> None:
+        """Watch for these items (call before handing the messages over)."""
+        with self.lock:
+            self.pending.setdefault(entry_point_id, set()).update(external_ids)
+
     def _run(self):
-        query = f"SELECT id, external_id FROM {self.table} WHERE id > %s ORDER BY id"  # noqa: S608
         while not self.stopped.is_set():
-            rows = self.connection.execute(query, [self.last_id]).fetchall()
-            now = time.monotonic()
-            if rows:
-                self.last_id = rows[-1][0]
+            with self.lock:
+                pending = {entry_point_id: list(ids) for entry_point_id, ids in self.pending.items() if ids}
+            for entry_point_id, external_ids in pending.items():
+                found = [row[0] for row in self.connection.execute(self.query, [entry_point_id, external_ids])]
+                now = time.monotonic()
                 with self.lock:
-                    for _, external_id in rows:
-                        if external_id:
-                            self.seen.setdefault(external_id, now)
+                    for external_id in found:
+                        self.seen.setdefault(external_id, now)
+                    self.pending[entry_point_id].difference_update(found)
             self.stopped.wait(self.poll_seconds)
 
     def wait_for(self, external_ids, timeout):
@@ -114,9 +122,10 @@ def email_message(round_name: str, n: int) -> tuple[str, EmailMessage]:
     return message_id, message
 
 
-def run_email_round(round_name, count, senders, host, port):
+def run_email_round(observer, entry_point_id, round_name, count, senders, host, port):
     """Send `count` messages over `senders` SMTP connections; returns (external ids, start, accepted times)."""
     messages = [email_message(round_name, n) for n in range(count)]
+    observer.expect(entry_point_id, [message_id for message_id, _ in messages])
     accepted = {}
     started = time.monotonic()
 
@@ -131,7 +140,7 @@ def run_email_round(round_name, count, senders, host, port):
     return [message_id for message_id, _ in messages], started, accepted
 
 
-def run_webhook_round(round_name, count, senders, url):
+def run_webhook_round(observer, entry_point_id, round_name, count, senders, url):
     """POST `count` one-message deliveries from `senders` threads; returns (external ids, start, accepted times)."""
     customer_base = int(uuid.uuid4().int % 10**9) * 1000
     bodies = []
@@ -144,6 +153,7 @@ def run_webhook_round(round_name, count, senders, url):
             "message": {"mid": mid, "text": f"Hello, where is my order {n}? Thanks."},
         }
         bodies.append((mid, delivery([event])))
+    observer.expect(entry_point_id, [mid for mid, _ in bodies])
     accepted = {}
     local = threading.local()
     started = time.monotonic()
@@ -277,10 +287,13 @@ def main():
         observer = Observer(database_url, TimelineItem._meta.db_table, args.poll_ms / 1000)
 
         def email_round(name, count):
-            return measure(observer, *run_email_round(name, count, args.senders, "127.0.0.1", args.smtp_port))
+            return measure(
+                observer,
+                *run_email_round(observer, mail_entry_point.pk, name, count, args.senders, "127.0.0.1", args.smtp_port),
+            )
 
         def webhook_round(name, count):
-            return measure(observer, *run_webhook_round(name, count, args.senders, url))
+            return measure(observer, *run_webhook_round(observer, instagram.pk, name, count, args.senders, url))
 
         print(
             f"email ingest vs webhook pipeline: {args.pairs} pairs of rounds (email, webhook, ...), "
