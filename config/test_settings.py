@@ -33,8 +33,17 @@ _TEST_ENV = {
     "CELERY_QUEUE_PREFIX": os.environ.get("TEST_CELERY_QUEUE_PREFIX") or f"test-{os.getpid()}-{secrets.token_hex(4)}.",
 }
 # Processes a test starts (a Celery worker beside a live server) pass the live
-# server's address as TEST_SITE_URL, TEST_META_GRAPH_URL and TEST_META_LOGIN_URL.
-for _key in ("SITE_URL", "META_GRAPH_URL", "META_LOGIN_URL", "TWILIO_API_BASE"):
+# server's address as TEST_SITE_URL, TEST_META_GRAPH_URL and TEST_META_LOGIN_URL (the Email journey: its
+# receiver's TEST_MAIL_RECEIVER_HOST/PORT and its outbox directory, TEST_EMAIL_FILE_PATH).
+for _key in (
+    "SITE_URL",
+    "META_GRAPH_URL",
+    "META_LOGIN_URL",
+    "TWILIO_API_BASE",
+    "MAIL_RECEIVER_HOST",
+    "MAIL_RECEIVER_PORT",
+    "EMAIL_FILE_PATH",
+):
     if os.environ.get(f"TEST_{_key}"):
         _TEST_ENV[_key] = os.environ[f"TEST_{_key}"]
 for _key, _value in _TEST_ENV.items():
