@@ -3,6 +3,7 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -143,6 +144,18 @@ def start_worker(log_path, extra_env=None, pool="solo", concurrency=1):
             pytest.fail(f"Celery worker did not start within {WORKER_START_TIMEOUT} s:\n{log_path.read_text()}")
         time.sleep(0.2)
     return process
+
+
+@pytest.fixture(autouse=True)
+def _cache_of_its_own(settings, monkeypatch, request):
+    """Each test its own cache namespace. A shared cache (Redis in CI) keeps allauth's
+    sign-in rate limits and used TOTP codes between tests, so later browser tests were
+    refused a sign-in only when the whole suite ran. Processes a test starts get the same
+    namespace through the environment."""
+    prefix = f"{os.environ.get('TEST_CACHE_KEY_PREFIX', 'test')}-{uuid.uuid4().hex[:8]}"
+    monkeypatch.setenv("TEST_CACHE_KEY_PREFIX", prefix)
+    settings.CACHES = {**settings.CACHES, "default": {**settings.CACHES["default"], "KEY_PREFIX": prefix}}
+    yield
 
 
 @pytest.fixture(autouse=True)

@@ -118,7 +118,8 @@
   var statusText = el("span", { class: "status-text", text: "Connecting…" });
   var dot = el("span", { class: "dot", "aria-hidden": "true" });
   var closeButton = el("button", { class: "icon-btn", type: "button", "aria-label": "Close chat" }, [icon(ICON_CLOSE)]);
-  var log = el("ol", { class: "log", role: "log", "aria-live": "polite", "aria-label": "Messages" });
+  // A list (no role="log": that would take the list semantics its items need); announced as it grows.
+  var log = el("ol", { class: "log", "aria-live": "polite", "aria-relevant": "additions", "aria-label": "Messages" });
   var typingLine = el("div", { class: "typing", "aria-live": "polite" });
   var notice = el("div", { class: "notice", hidden: "" });
   var contact = el("div", { class: "contact", hidden: "" });

@@ -53,3 +53,26 @@ def test_a_failing_publish_never_fails_the_change(monkeypatch):
 
     monkeypatch.setattr("conversations.live.receivers.publish", broken)
     on_conversation_changed(sender=None, conversation_id=conversation.pk)
+
+
+def test_publishing_from_a_thread_that_runs_an_event_loop_reaches_the_group(settings):
+    """Sync code called straight from async code (no sync_to_async) must still publish, not raise."""
+    import asyncio
+
+    from conversations.live.publish import publish
+
+    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    from channels.layers import channel_layers
+
+    channel_layers.backends.clear()
+
+    async def scenario():
+        from channels.layers import get_channel_layer
+
+        layer = get_channel_layer()
+        channel = await layer.new_channel()
+        await layer.group_add("inbox.1", channel)
+        publish("inbox.1", {"type": "conversation.changed", "conversation_id": 7})
+        return await asyncio.wait_for(layer.receive(channel), 2)
+
+    assert asyncio.run(scenario())["conversation_id"] == 7
