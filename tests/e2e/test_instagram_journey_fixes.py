@@ -94,8 +94,9 @@ def test_cancel_in_the_facebook_login_popup_closes_it_and_tells_the_main_window(
     assert dialog.locator(".topbar").count() == 0  # Facebook's page, not the app's
     shot(dialog, "05-sandbox-facebook-dialog")
 
-    dialog.click("#fb-cancel")
-    dialog.wait_for_event("close")
+    # Wait for the close while clicking: the popup may close before a later wait starts.
+    with dialog.expect_event("close", timeout=30_000):
+        dialog.click("#fb-cancel")
 
     expect(admin.locator(".messagelist")).to_contain_text("Facebook Login was cancelled")
     shot(admin, "05-cancel-message-in-main-window")
@@ -136,8 +137,9 @@ def test_reauthorize_runs_in_the_popup_with_the_account_ticked_and_resumes(sandb
     expect(dialog.get_by_test_id("choose-error")).to_contain_text("Tick at least one account")
     shot(dialog, "06-choose-asks-again")
     dialog.locator(f"input[name=page_id][value='{page_data['page_id']}']").check()
-    dialog.click("#confirm-accounts")
-    dialog.wait_for_event("close")
+    # Wait for the close while clicking: the popup may close before a later wait starts.
+    with dialog.expect_event("close", timeout=30_000):
+        dialog.click("#confirm-accounts")
 
     expect(admin.locator(".messagelist")).to_contain_text(f"@{page_data['username']} was reauthorized")
     row = admin.locator("#result_list tr", has_text=page_data["name"])

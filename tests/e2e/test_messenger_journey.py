@@ -47,8 +47,9 @@ def test_an_admin_adds_a_page_and_an_agent_answers_its_messenger_customer(sandbo
     expect(dialog.locator("text=Acme Blog")).to_be_visible()
     dialog.locator("label", has_text="Acme Outlet").locator("input").uncheck()
     dialog.locator("label", has_text="Acme Shoes").locator("input").uncheck()
-    dialog.click("#confirm-accounts")
-    dialog.wait_for_event("close")
+    # Wait for the close while clicking: the popup may close before a later wait starts.
+    with dialog.expect_event("close", timeout=30_000):
+        dialog.click("#confirm-accounts")
     row = admin.locator("#result_list tr", has_text="Acme Blog")
     expect(row).to_contain_text("100000000000003")
     expect(row).to_contain_text("Connected")

@@ -96,8 +96,9 @@ def test_the_whole_instagram_journey_in_the_sandbox(sandbox_app, browser):
     dialog.click("#fb-next")
     dialog.click("#fb-done")
     expect(dialog.locator("text=@acmeoutlet")).to_be_visible()
-    dialog.click("#confirm-accounts")
-    dialog.wait_for_event("close")
+    # Wait for the close while clicking: the popup may close before a later wait starts.
+    with dialog.expect_event("close", timeout=30_000):
+        dialog.click("#confirm-accounts")
     row = admin.locator("#result_list tr", has_text="Acme Outlet")
     expect(row).to_contain_text("acmeoutlet")
     expect(row).to_contain_text("100000000000002")

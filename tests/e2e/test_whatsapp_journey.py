@@ -137,8 +137,9 @@ def test_whatsapp_added_through_embedded_signup_in_the_sandbox(sandbox_app, brow
     dialog.click("#fb-done")
     expect(dialog.locator("text=+1 555-078-3882")).to_be_visible()
     dialog.locator("label", has_text="+1 555-078-3882").locator("input").uncheck()
-    dialog.click("#confirm-accounts")
-    dialog.wait_for_event("close")
+    # Wait for the close while clicking: the popup may close before a later wait starts.
+    with dialog.expect_event("close", timeout=30_000):
+        dialog.click("#confirm-accounts")
     row = admin.locator("#result_list tr", has_text="+1 555-078-3881")
     for text in ("Acme Shoes", "106540352242922", "102290129340398", "Green", "TIER_1K", "Alex Admin", "2 approved"):
         expect(row).to_contain_text(text)
