@@ -35,7 +35,7 @@ NAV = [
             ("Rules", "conversations.rule"),
         ],
     ),
-    ("People", [("Users", "inbox.user")]),
+    ("People", [("Users", "inbox.user"), ("Customer attributes", "conversations.customerattribute")]),
     ("Quality", [("Conversation SLA report", "conversations.slareport")]),
     (
         "Developers",

@@ -14,7 +14,16 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
-from .models import BusinessHours, BusinessHoursInterval, Conversation, Holiday, Rule, SlaReport, Weekday
+from .models import (
+    BusinessHours,
+    BusinessHoursInterval,
+    Conversation,
+    CustomerAttribute,
+    Holiday,
+    Rule,
+    SlaReport,
+    Weekday,
+)
 from .rules import dry_run
 from .sla import clock, report
 
@@ -422,3 +431,12 @@ def _totals(rows):
         "missed": missed,
         "met_percent": round(100 * met / (met + missed), 1) if met + missed else None,
     }
+
+
+@admin.register(CustomerAttribute)
+class CustomerAttributeAdmin(admin.ModelAdmin):
+    """Details agents keep about every customer, shown and edited on the customer card."""
+
+    list_display = ["label", "key", "kind", "position"]
+    list_editable = ["position"]
+    search_fields = ["label", "key"]

@@ -28,6 +28,7 @@ from conversations.services import ActionRefused
 from conversations.window import reply_window
 
 from . import conversation_list as listing
+from .customer_pane import customer_context
 from .availability import set_availability
 from .models import AgentAvailability, Inbox, User
 from .timeline import conversation_items, other_conversations
@@ -86,6 +87,7 @@ def _conversation_context(request, conversation, *, query=None, draft="", note_m
         "sending_state": outbound.sending_state(conversation.entry_point),
         "error": error,
         "retry_available": hasattr(outbound, "retry"),
+        **customer_context(request.user, conversation),
     }
 
 

@@ -1,6 +1,6 @@
 """The core's models, one module per area."""
 
-from .customers import Customer, CustomerIdentity
+from .customers import MERGE_UNDO_WINDOW, Customer, CustomerAttribute, CustomerIdentity, CustomerMerge
 from .outbound import OutboundMessage, SendSlot
 from .rules import Rule, RuleFiring
 from .schedules import BusinessHours, BusinessHoursInterval, Holiday, Weekday, validate_timezone_name
@@ -8,12 +8,15 @@ from .sla import SlaPeriod, SlaReport
 from .timeline import Attachment, Conversation, CustomerReaction, TimelineItem
 
 __all__ = [
+    "MERGE_UNDO_WINDOW",
     "Attachment",
     "BusinessHours",
     "BusinessHoursInterval",
     "Conversation",
     "Customer",
+    "CustomerAttribute",
     "CustomerIdentity",
+    "CustomerMerge",
     "CustomerReaction",
     "Holiday",
     "OutboundMessage",
