@@ -28,8 +28,8 @@ from conversations.services import ActionRefused
 from conversations.window import reply_window
 
 from . import conversation_list as listing
-from .customer_pane import customer_context
 from .availability import set_availability
+from .customer_pane import customer_context
 from .models import AgentAvailability, Inbox, User
 from .timeline import conversation_items, other_conversations
 
