@@ -284,6 +284,7 @@ def merge_customers(survivor: Customer, merged: Customer, agent) -> CustomerMerg
             reaction_ids=list(merged.reactions.values_list("pk", flat=True)),
             merged_by=agent,
         )
+        survivor_name = survivor.display_name
         CustomerIdentity.objects.filter(pk__in=record.identity_ids).update(customer=survivor)
         Conversation.objects.filter(pk__in=record.conversation_ids).update(customer=survivor)
         CustomerReaction.objects.filter(pk__in=record.reaction_ids).update(customer=survivor)
@@ -302,7 +303,7 @@ def merge_customers(survivor: Customer, merged: Customer, agent) -> CustomerMerg
             record_status_change(
                 latest,
                 agent,
-                f"{_agent_name(agent)} merged {record.merged_name} into {survivor.display_name}",
+                f"{_agent_name(agent)} merged {record.merged_name} into {survivor_name}",
                 change="customers_merged",
                 merge_id=record.pk,
             )

@@ -125,6 +125,10 @@ class CustomerMerge(models.Model):
             return f"@{data['username']}"
         return f"Customer {self.merged_customer_id}"
 
+    @property
+    def undo_until(self):
+        return self.merged_at + MERGE_UNDO_WINDOW
+
     def can_undo(self, now=None):
         now = now or timezone.now()
         return self.undone_at is None and now - self.merged_at < MERGE_UNDO_WINDOW
