@@ -35,7 +35,15 @@ NAV = [
             ("Rules", "conversations.rule"),
         ],
     ),
-    ("People", [("Users", "inbox.user"), ("Customer attributes", "conversations.customerattribute")]),
+    ("People", [("Users", "inbox.user")]),
+    (
+        "Workspace",
+        [
+            ("Answers", "conversations.answer"),
+            ("Topics", "conversations.topic"),
+            ("Customer attributes", "conversations.customerattribute"),
+        ],
+    ),
     ("Quality", [("Conversation SLA report", "conversations.slareport")]),
     (
         "Developers",

@@ -290,6 +290,8 @@ def _receive_new(entry_point: EntryPoint, message: IncomingMessage) -> Received:
             update["opened_at"] = message.occurred_at  # an earlier message that arrived late
         if conversation.status == Conversation.Status.WAITING:
             update["status"] = Conversation.Status.OPEN
+        if conversation.snoozed_until is not None:
+            update["snoozed_until"] = None  # the customer's message ends a snooze
         Conversation.touch(conversation.pk, **update)
         for name, value in update.items():
             setattr(conversation, name, value)

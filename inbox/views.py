@@ -21,15 +21,17 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
 from channels_app.models import Channel
+from conversations import answers as answer_library
 from conversations import media_types, outbound
 from conversations import services as conversation_services
-from conversations.models import Attachment, TimelineItem
+from conversations.models import Attachment, TimelineItem, Topic
 from conversations.services import ActionRefused
 from conversations.window import reply_window
 
 from . import conversation_list as listing
 from .availability import set_availability
 from .customer_pane import customer_context
+from .list_tools import list_tools, snooze_choices
 from .models import AgentAvailability, Inbox, User
 from .timeline import conversation_items, other_conversations
 
@@ -63,6 +65,7 @@ def _list_context(request, inbox_ids, query, open_conversation=None):
         "query": query,
         "filters": listing.FILTERS,
         "counts": listing.counts(request.user, query.scope(inbox_ids)),
+        **list_tools(request.user, inbox_ids),
         "shown_ids": ",".join(str(pk) for pk in shown),
         "open_conversation": open_conversation,
     }
@@ -88,6 +91,9 @@ def _conversation_context(request, conversation, *, query=None, draft="", note_m
         "error": error,
         "retry_available": hasattr(outbound, "retry"),
         **customer_context(request.user, conversation),
+        "all_topics": list(Topic.objects.all()),
+        "conversation_topics": list(conversation.topics.all()),
+        "snooze_choices": snooze_choices(),
     }
 
 
@@ -175,6 +181,9 @@ def reply(request, pk):
             outbound.send_reply(conversation, request.user, text)
     except (outbound.SendRefused, ActionRefused) as refused:
         error = str(refused)
+    else:
+        # Answers inserted from the `/` list count as used once the reply is sent.
+        answer_library.record_use(request.POST.getlist("answer"), [conversation.inbox_id])
     return _after_action(request, conversation, error=error, draft=text if error else "")
 
 

@@ -64,7 +64,9 @@ def maya_twice():
     mailbox = factories.make_entry_point(
         kind=EntryPoint.Kind.EMAIL_ADDRESS, channel_kind=Channel.Kind.EMAIL, display_name="help@acme.test"
     )
-    visitor = factories.make_customer(instagram, external_id="IGSID1", name="", username="maya.l", emails=["maya@x.test"])
+    visitor = factories.make_customer(
+        instagram, external_id="IGSID1", name="", username="maya.l", emails=["maya@x.test"]
+    )
     conversation = factories.make_conversation(
         inbox=inbox, entry_point=instagram, customer=visitor, last_customer_message_at=timezone.now()
     )
