@@ -10,7 +10,7 @@ from django.utils import timezone
 from channels_app.models import Channel
 from conversations import answers, services
 from conversations.inbound import IncomingMessage, receive_message
-from conversations.models import Answer, Conversation, Rule, Topic, TimelineItem
+from conversations.models import Answer, Conversation, Rule, TimelineItem, Topic
 from conversations.rules import apply_actions
 from tests import factories
 
