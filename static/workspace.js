@@ -122,6 +122,25 @@
     syncBulkBar();
   });
 
+  // A live update redraws the conversation's header: a menu the agent has open stays open.
+  var openMenu = null;
+  document.addEventListener("toggle", function (event) {
+    var menu = event.target;
+    if (!menu.matches || !menu.matches("details.menu")) { return; }
+    if (menu.open) { openMenu = menu.dataset.testid; } else if (document.contains(menu)) { openMenu = null; }
+  }, true);
+  document.addEventListener("submit", function (event) {
+    if (event.target.closest("details.menu")) { openMenu = null; }
+  }, true);
+  document.addEventListener("htmx:oobAfterSwap", function () {
+    // After pending toggle events (they are queued), which may have just opened the old menu.
+    window.setTimeout(function () {
+      if (!openMenu) { return; }
+      var menu = document.querySelector("details.menu[data-testid='" + openMenu + "']");
+      if (menu && !menu.open) { menu.open = true; }
+    }, 0);
+  });
+
   // --- Keyboard shortcuts and their sheet ----------------------------------
   function click(selector) {
     var element = document.querySelector(selector);

@@ -128,3 +128,112 @@ def test_agent_merges_a_suggested_customer_edits_details_and_undoes(browser, liv
     expect(page.get_by_test_id("identities").locator("li")).to_have_count(1)
     expect(page.get_by_test_id("merge-suggestion")).to_contain_text("Maya Lopez")
     assert Customer.objects.get(pk=maya.pk).conversations.count() == 1
+
+
+@pytest.fixture
+def busy_inbox():
+    """Ada's inbox with three open conversations, an Answer and two Topics."""
+    from conversations.models import Answer, Topic
+
+    agent = factories.make_user(email="ada@example.test", password=PASSWORD, first_name="Ada", last_name="Lovelace")
+    inbox = factories.make_inbox(name="Social", members=[agent])
+    entry_point = factories.make_entry_point(display_name="@acmeshoes")
+    factories.make_instagram_account(entry_point)
+    conversations = []
+    for name, text in [("Maya Lopez", "Where is my refund?"), ("Ben Ito", "Size 42?"), ("Cleo Park", "Hello")]:
+        customer = factories.make_customer(entry_point, name=name)
+        conversation = factories.make_conversation(
+            inbox=inbox, entry_point=entry_point, customer=customer, last_customer_message_at=timezone.now()
+        )
+        factories.make_item(conversation, text=text)
+        conversations.append(conversation)
+    Answer.objects.create(
+        title="Refund timing",
+        body="Hi {{customer.first_name}}, refunds reach your card in 5 days. {{agent.first_name}}",
+    )
+    Answer.objects.create(title="Size guide", body="Our size guide: acme.test/sizes")
+    Topic.objects.create(name="Refund", color="amber")
+    Topic.objects.create(name="Sizing", color="blue")
+    return agent, conversations
+
+
+def test_agent_inserts_an_answer_with_the_keyboard_and_sends_it(browser, live_server, busy_inbox):
+    from playwright.sync_api import expect
+
+    from conversations.models import Answer
+
+    agent, (maya, *_) = busy_inbox
+    page = sign_in(browser, live_server, agent.email)
+    page.goto(f"{live_server.url}/inbox/c/{maya.pk}/")
+
+    text = page.get_by_test_id("composer-text")
+    text.click()
+    text.type("/ref")
+    expect(page.get_by_test_id("answer-option")).to_have_count(1)
+    expect(page.get_by_test_id("answer-option").first).to_contain_text("Hi Maya, refunds reach your card")
+    screenshot(page, "workspace-answer-picker")
+    text.press("Enter")
+    expect(text).to_have_value("Hi Maya, refunds reach your card in 5 days. Ada")
+    expect(page.get_by_test_id("answer-picker")).to_be_hidden()
+    text.press("Enter")
+    expect(page.locator(".msg.kind-agent_message").last).to_contain_text("refunds reach your card")
+    assert Answer.objects.get(title="Refund timing").usage_count == 1
+
+
+def test_agent_tags_snoozes_and_works_in_bulk(browser, live_server, busy_inbox):
+    from playwright.sync_api import expect
+
+    agent, (maya, ben, cleo) = busy_inbox
+    page = sign_in(browser, live_server, agent.email)
+    page.goto(f"{live_server.url}/inbox/c/{maya.pk}/")
+
+    page.get_by_test_id("add-topic").select_option(label="Refund")
+    expect(page.get_by_test_id("topics")).to_contain_text("Refund")
+    page.keyboard.press("Escape")
+    page.locator("body").press("z")
+    page.get_by_test_id("snooze-reply").click()
+    expect(page.get_by_test_id("snoozed")).to_contain_text("until the customer writes")
+    expect(page.get_by_test_id("activity-item")).to_have_count(1)
+    screenshot(page, "workspace-topic-snooze")
+    expect(page.locator(f".conv-row[data-conversation='{maya.pk}']")).to_have_count(0)
+
+    page.goto(f"{live_server.url}/inbox/")
+    page.locator(f".conv-row-wrap:has([data-conversation='{ben.pk}'])").hover()
+    page.get_by_test_id(f"check-{ben.pk}").check()
+    page.get_by_test_id(f"check-{cleo.pk}").check()
+    expect(page.get_by_test_id("bulk-bar")).to_contain_text("2 selected")
+    screenshot(page, "workspace-bulk")
+    page.get_by_test_id("bulk-assignee").select_option("me")
+    page.get_by_test_id("bulk-assign").click()
+    expect(page.locator(".message.success")).to_contain_text("Done for 2 conversations")
+    assert set(Conversation.objects.filter(assignee=agent).values_list("pk", flat=True)) == {ben.pk, cleo.pk}
+
+    page.get_by_test_id("filter-topic").select_option(label="Refund")
+    page.goto(f"{live_server.url}/inbox/?filter=snoozed&topic={Conversation.objects.get(pk=maya.pk).topics.get().pk}")
+    expect(page.locator(".conv-row")).to_have_count(1)
+    screenshot(page, "workspace-filtered")
+
+
+def test_shortcut_sheet_lists_the_shortcuts(browser, live_server, busy_inbox):
+    from playwright.sync_api import expect
+
+    agent, (maya, *_) = busy_inbox
+    page = sign_in(browser, live_server, agent.email)
+    page.goto(f"{live_server.url}/inbox/c/{maya.pk}/")
+    page.locator("body").press("Escape")
+
+    page.keyboard.press("?")
+    sheet = page.get_by_test_id("shortcut-sheet")
+    expect(sheet).to_be_visible()
+    expect(sheet).to_contain_text("Snooze")
+    screenshot(page, "workspace-shortcuts")
+    page.keyboard.press("Escape")
+    expect(sheet).to_be_hidden()
+
+    page.keyboard.press("a")
+    expect(page.get_by_test_id("assignee")).to_have_value(str(agent.pk))
+    expect(page.locator(".event").last).to_contain_text("took the conversation")
+    # After an action the composer has the focus (inbox.js); Esc leaves it for the shortcuts.
+    page.keyboard.press("Escape")
+    page.keyboard.press("n")
+    expect(page.get_by_test_id("mode-note")).to_be_checked()
