@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from conversations.models import Conversation, TimelineItem
 
+from . import reading
 from .models import Inbox
 
 PAGE_SIZE = 25
@@ -227,7 +228,7 @@ def with_preview(conversations):
 def conversation_page(user, query: ListQuery, inbox_ids):
     """One page of the list, most urgent first, with each row's last message."""
     conversations = ordered(filtered_conversations(user, query, inbox_ids), query)
-    paginator = Paginator(with_preview(conversations), PAGE_SIZE)
+    paginator = Paginator(reading.with_unread(with_preview(conversations), user), PAGE_SIZE)
     return paginator.get_page(query.page)
 
 

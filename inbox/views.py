@@ -29,6 +29,7 @@ from conversations.services import ActionRefused
 from conversations.window import reply_window
 
 from . import conversation_list as listing
+from . import reading
 from .availability import set_availability
 from .customer_pane import customer_context
 from .list_tools import list_tools, snooze_choices
@@ -66,6 +67,7 @@ def _list_context(request, inbox_ids, query, open_conversation=None):
         "filters": listing.FILTERS,
         "counts": listing.counts(request.user, query.scope(inbox_ids)),
         **list_tools(request.user, inbox_ids),
+        "unread_by_inbox": reading.unread_counts(request.user, inbox_ids),
         "shown_ids": ",".join(str(pk) for pk in shown),
         "open_conversation": open_conversation,
     }
@@ -99,10 +101,13 @@ def _conversation_context(request, conversation, *, query=None, draft="", note_m
 
 def _page(request, conversation=None):
     inbox_ids, query = _list_state(request)
+    if conversation is not None:
+        reading.mark_read(request.user, conversation.pk)
     context = _list_context(request, inbox_ids, query, conversation)
     context.update(
         availability=_availability(request.user, context["inboxes"]),
         cursor=listing.latest_change(request.user, inbox_ids).isoformat(),
+        notify_after=reading.newest_item_id(),
     )
     if conversation is not None:
         context.update(_conversation_context(request, conversation, query=query))
@@ -149,6 +154,7 @@ def _after_action(request, conversation, *, error="", draft="", note_mode=False,
     """Answer an action: the re-rendered pane for htmx, a redirect otherwise."""
     if request.htmx:
         conversation.refresh_from_db()
+        reading.mark_read(request.user, conversation.pk)
         if conversation.inbox_id not in listing.member_inbox_ids(request.user):
             return render(request, "inbox/_gone.html", {"conversation": conversation, "message": success})
         context = _conversation_context(request, conversation, draft=draft, note_mode=note_mode, error=error)
@@ -368,6 +374,8 @@ def changes(request):
             .filter(pk=open_id)
             .first()
         )
+    if open_conversation is not None:
+        reading.mark_read(request.user, open_conversation.pk)  # the agent has it in front of them
     context = _list_context(request, inbox_ids, query, open_conversation)
     context.update(cursor=found.cursor.isoformat(), open_id=open_id or "", open_changed=open_changed)
     if open_conversation is not None:

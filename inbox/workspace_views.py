@@ -19,6 +19,7 @@ from conversations.models import Answer, Topic
 from conversations.services import ActionRefused
 
 from . import conversation_list as listing
+from . import presence, reading
 from .list_tools import snooze_choices
 from .models import Inbox, User
 from .views import _after_action
@@ -219,3 +220,37 @@ def answer_picker(request, pk):
         for answer in answer_library.search(library, q)
     ]
     return render(request, "inbox/_answer_picker.html", {"found": found, "q": q})
+
+
+# --- unread, notifications and presence --------------------------------------
+
+
+@login_required
+@require_GET
+def notifications(request):
+    """New customer messages in the agent's conversations since an item id: the page notifies of them."""
+    after = request.GET.get("after", "")
+    after_id = int(after) if after.isdigit() and len(after) < 19 else reading.newest_item_id()
+    notices = reading.notices_since(request.user, listing.member_inbox_ids(request.user), after_id)
+    newest = max([after_id, *(notice.item_id for notice in notices)])
+    return render(request, "inbox/_notifier.html", {"notices": notices, "notify_after": newest})
+
+
+@login_required
+@require_POST
+def notification_settings(request):
+    request.user.notify_desktop = request.POST.get("notify_desktop") == "on"
+    request.user.notify_sound = request.POST.get("notify_sound") == "on"
+    request.user.save(update_fields=["notify_desktop", "notify_sound"])
+    if request.htmx:
+        return render(request, "inbox/_notification_settings.html")
+    return redirect("inbox:home")
+
+
+@login_required
+@require_POST
+def presence_report(request, pk):
+    """The page has the conversation open (every few seconds): answers who else has it open."""
+    conversation = listing.get_visible_conversation(request.user, pk)
+    presence.report(request.user, conversation.pk, typing=request.POST.get("typing") == "1")
+    return render(request, "inbox/_presence.html", {"others": presence.others(request.user, conversation.pk)})

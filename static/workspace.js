@@ -141,6 +141,73 @@
     }, 0);
   });
 
+  // --- Notifications: new conversations offered to me, new messages in mine --
+  // The server lists them in #notifier (polled every 10 s, also while the tab is
+  // hidden); they are shown only while this tab is not in front, as the agent chose.
+  function setting(selector) {
+    var box = document.querySelector(selector);
+    return box ? box.checked : false;
+  }
+  function beep() {
+    var Context = window.AudioContext || window.webkitAudioContext;
+    if (!Context) { return; }
+    var context = new Context();
+    var tone = context.createOscillator();
+    var gain = context.createGain();
+    tone.frequency.value = 880;
+    gain.gain.setValueAtTime(0.15, context.currentTime);
+    gain.gain.exponentialRampToValueAtTime(0.001, context.currentTime + 0.4);
+    tone.connect(gain); gain.connect(context.destination);
+    tone.start(); tone.stop(context.currentTime + 0.4);
+  }
+  function notify(notifier) {
+    var notices = notifier.querySelectorAll("[data-notice]");
+    if (!notices.length || document.hasFocus()) { return; }
+    if (setting("[data-notify-desktop]") && "Notification" in window && Notification.permission === "granted") {
+      notices.forEach(function (notice) {
+        var shown = new Notification(notice.dataset.title, { body: notice.dataset.body, tag: notice.dataset.tag });
+        shown.onclick = function () { window.focus(); window.location.href = notice.dataset.url; shown.close(); };
+      });
+    }
+    if (setting("[data-notify-sound]")) { beep(); }
+  }
+  function syncPermissionButton() {
+    var ask = document.querySelector("[data-ask-notifications]");
+    var blocked = document.querySelector("[data-notifications-blocked]");
+    var supported = "Notification" in window;
+    if (ask) { ask.hidden = !supported || Notification.permission !== "default"; }
+    if (blocked) { blocked.hidden = !supported || Notification.permission !== "denied"; }
+  }
+  document.addEventListener("htmx:load", function (event) {
+    var element = event.detail.elt;
+    if (element.id === "notifier") { notify(element); }
+    if (element.id === "notification-settings" || element.querySelector && element.querySelector("#notification-settings")) { syncPermissionButton(); }
+  });
+  document.addEventListener("click", function (event) {
+    if (!event.target.closest || !event.target.closest("[data-ask-notifications]")) { return; }
+    // Browsers grant the permission only on a click, never unasked.
+    Notification.requestPermission().then(syncPermissionButton);
+  });
+  document.addEventListener("DOMContentLoaded", syncPermissionButton);
+
+  // --- Presence: tell the others I am typing (the form reports every 5 s) ---
+  var typingTimer = null;
+  function presenceForm() { return document.querySelector("form[data-presence]"); }
+  function setTyping(value) {
+    var form = presenceForm();
+    if (!form) { return; }
+    var input = form.querySelector("[data-typing]");
+    if (input.value === value) { return; }
+    input.value = value;
+    htmx.trigger(form, "presence-typing");
+  }
+  document.addEventListener("input", function (event) {
+    if (event.target.id !== "composer-text") { return; }
+    setTyping(event.target.value.trim() ? "1" : "0");
+    window.clearTimeout(typingTimer);
+    typingTimer = window.setTimeout(function () { setTyping("0"); }, 5000);
+  });
+
   // --- Keyboard shortcuts and their sheet ----------------------------------
   function click(selector) {
     var element = document.querySelector(selector);

@@ -129,3 +129,9 @@ def email_parts(item):
         "attachments": listed,
         "has_remote_images": "data-remote-src=" in body,
     }
+
+
+@register.simple_tag
+def unread_count(counts, inbox_id):
+    """Conversations with unread messages in one Inbox (the list's inbox tabs)."""
+    return (counts or {}).get(inbox_id, 0)

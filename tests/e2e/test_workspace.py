@@ -237,3 +237,37 @@ def test_shortcut_sheet_lists_the_shortcuts(browser, live_server, busy_inbox):
     page.keyboard.press("Escape")
     page.keyboard.press("n")
     expect(page.get_by_test_id("mode-note")).to_be_checked()
+
+
+def test_colleague_sees_who_is_typing_and_unread_conversations_notify(browser, live_server, busy_inbox):
+    from playwright.sync_api import expect
+
+    agent, (maya, ben_conversation, _) = busy_inbox
+    colleague = factories.make_user(email="ben@example.test", password=PASSWORD, first_name="Ben")
+    maya.inbox.memberships.create(user=colleague)
+    Conversation.objects.filter(pk=maya.pk).update(assignee=agent)
+
+    ada = sign_in(browser, live_server, agent.email)
+    # The tab is in the background and the browser allows notifications: record what would show.
+    ada.add_init_script(
+        "document.hasFocus = function () { return false; };"
+        "window.Notification = function (title, options) {"
+        "  var shown = document.createElement('output'); shown.dataset.testid = 'notice';"
+        "  shown.textContent = title + ': ' + options.body; document.body.appendChild(shown); };"
+        "window.Notification.permission = 'granted';"
+    )
+    ada.goto(f"{live_server.url}/inbox/")
+    expect(ada.get_by_test_id(f"unread-{maya.pk}")).to_be_visible()
+    ada.goto(f"{live_server.url}/inbox/c/{maya.pk}/")
+    expect(ada.get_by_test_id(f"unread-{maya.pk}")).to_have_count(0)
+
+    ben = sign_in(browser, live_server, colleague.email)
+    ben.goto(f"{live_server.url}/inbox/c/{maya.pk}/")
+    expect(ben.get_by_test_id("presence")).to_contain_text("Ada is viewing")
+    ben.get_by_test_id("composer-text").type("Let me check")
+    expect(ada.get_by_test_id("presence")).to_contain_text("Ben is typing a reply", timeout=8000)
+    screenshot(ada, "workspace-presence")
+
+    factories.make_item(maya, text="Any news?")
+    Conversation.touch(maya.pk)
+    expect(ada.get_by_test_id("notice")).to_have_text("Maya Lopez wrote: Any news?", timeout=15000)
