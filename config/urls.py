@@ -5,6 +5,7 @@ from django.http import HttpResponsePermanentRedirect
 from django.urls import include, path
 from django.views.generic import RedirectView
 
+from conversations.public_files import public_file
 from inbox.views import media
 
 
@@ -24,6 +25,8 @@ urlpatterns = [
     path("webhooks/", include("channels_app.meta.urls")),
     # Stored customer media is served to signed-in staff only.
     path("media/<path:path>", media, name="media"),
+    # Files agents send, at signed expiring links for providers that fetch by URL.
+    path("files/<str:token>/", public_file, name="public_file"),
 ]
 
 if settings.ANYMAIL["WEBHOOK_SECRET"]:

@@ -26,6 +26,7 @@ from conversations import media_types, outbound
 from conversations import services as conversation_services
 from conversations.models import Attachment, TimelineItem, Topic
 from conversations.services import ActionRefused
+from conversations.senders import sender_for
 from conversations.window import reply_window
 
 from . import conversation_list as listing
@@ -96,7 +97,17 @@ def _conversation_context(request, conversation, *, query=None, draft="", note_m
         "all_topics": list(Topic.objects.all()),
         "conversation_topics": list(conversation.topics.all()),
         "snooze_choices": snooze_choices(),
+        "attachment_limits": _limits_text(conversation),
     }
+
+
+def _limits_text(conversation) -> str:
+    """What the composer says about files before sending: the channel's limits, or that it sends none yet."""
+    sender = sender_for(conversation.entry_point)
+    limits = outbound.attachment_limits(conversation)
+    if limits is None:
+        return ""
+    return limits.describe(sender.label or "This channel")
 
 
 def _page(request, conversation=None):
@@ -173,6 +184,9 @@ def _after_action(request, conversation, *, error="", draft="", note_mode=False,
 def reply(request, pk):
     conversation = listing.get_visible_conversation(request.user, pk)
     text = request.POST.get("text", "")
+    uploads = request.FILES.getlist("files")[:MAX_UPLOADS]
+    if uploads:
+        return _send_files(request, conversation, text, uploads)
     error = ""
     try:
         if conversation.is_closed:
@@ -190,6 +204,26 @@ def reply(request, pk):
     else:
         # Answers inserted from the `/` list count as used once the reply is sent.
         answer_library.record_use(request.POST.getlist("answer"), [conversation.inbox_id])
+    return _after_action(request, conversation, error=error, draft=text if error else "")
+
+
+# More than any channel sends at once: the channel's own limit is checked by the core.
+MAX_UPLOADS = 10
+
+
+def _send_files(request, conversation, text, uploads):
+    """The composer's files (dropped, pasted or chosen), sent the channel's way with the text."""
+    error = ""
+    if conversation.is_closed:
+        error = "This conversation is closed. Reopen it to send files."
+    else:
+        files = [(upload.name, upload.read()) for upload in uploads]
+        try:
+            outbound.send_files(conversation, request.user, files, text)
+        except outbound.SendRefused as refused:
+            error = str(refused)
+        else:
+            answer_library.record_use(request.POST.getlist("answer"), [conversation.inbox_id])
     return _after_action(request, conversation, error=error, draft=text if error else "")
 
 

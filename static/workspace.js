@@ -208,6 +208,50 @@
     typingTimer = window.setTimeout(function () { setTyping("0"); }, 5000);
   });
 
+  // --- Files in the composer: chosen, dropped or pasted, listed before sending ---
+  function fileInput() { return document.querySelector("#composer [data-testid=attach-input]"); }
+  function showChosen() {
+    var input = fileInput();
+    var list = document.querySelector("#composer [data-chosen-files]");
+    if (!input || !list) { return; }
+    list.textContent = Array.prototype.map.call(input.files, function (file) {
+      return file.name + " (" + Math.max(1, Math.round(file.size / 1000)) + " KB)";
+    }).join(", ");
+    document.getElementById("composer").classList.toggle("has-files", input.files.length > 0);
+  }
+  function addFiles(files) {
+    var input = fileInput();
+    if (!input || !files.length) { return false; }
+    var all = new DataTransfer();
+    Array.prototype.forEach.call(input.files, function (file) { all.items.add(file); });
+    Array.prototype.forEach.call(files, function (file) { all.items.add(file); });
+    input.files = all.files;
+    showChosen();
+    return true;
+  }
+  document.addEventListener("change", function (event) {
+    if (event.target.matches && event.target.matches("[data-testid=attach-input]")) { showChosen(); }
+  });
+  document.addEventListener("dragover", function (event) {
+    var composer = event.target.closest && event.target.closest("#composer[data-attachments=on]");
+    if (composer) { event.preventDefault(); composer.classList.add("drop-here"); }
+  });
+  document.addEventListener("dragleave", function (event) {
+    var composer = event.target.closest && event.target.closest("#composer");
+    if (composer && !composer.contains(event.relatedTarget)) { composer.classList.remove("drop-here"); }
+  });
+  document.addEventListener("drop", function (event) {
+    var composer = event.target.closest && event.target.closest("#composer[data-attachments=on]");
+    if (!composer) { return; }
+    event.preventDefault();
+    composer.classList.remove("drop-here");
+    addFiles(event.dataTransfer.files);
+  });
+  document.addEventListener("paste", function (event) {
+    if (event.target.id !== "composer-text" || !event.clipboardData || !event.clipboardData.files.length) { return; }
+    if (addFiles(event.clipboardData.files)) { event.preventDefault(); }
+  });
+
   // --- Keyboard shortcuts and their sheet ----------------------------------
   function click(selector) {
     var element = document.querySelector(selector);

@@ -271,3 +271,29 @@ def test_colleague_sees_who_is_typing_and_unread_conversations_notify(browser, l
     factories.make_item(maya, text="Any news?")
     Conversation.touch(maya.pk)
     expect(ada.get_by_test_id("notice")).to_have_text("Maya Lopez wrote: Any news?", timeout=15000)
+
+
+def test_agent_attaches_an_image_and_sees_the_channels_limits(browser, live_server, busy_inbox):
+    from playwright.sync_api import expect
+
+    from conversations.models import OutboundMessage
+
+    png = (
+        b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4\x89"
+        b"\x00\x00\x00\rIDATx\x9cc\xf8\x0f\x00\x00\x01\x01\x00\x05\x18\xd8N\x00\x00\x00\x00IEND\xaeB`\x82"
+    )
+    agent, (maya, *_) = busy_inbox
+    page = sign_in(browser, live_server, agent.email)
+    page.goto(f"{live_server.url}/inbox/c/{maya.pk}/")
+
+    expect(page.get_by_test_id("attachment-limits")).to_contain_text("Instagram: image up to 8 MB")
+    page.get_by_test_id("attach-input").set_input_files(
+        files=[{"name": "red-trainers.png", "mimeType": "image/png", "buffer": png}]
+    )
+    expect(page.locator("[data-chosen-files]")).to_contain_text("red-trainers.png")
+    page.get_by_test_id("composer-text").fill("Here they are")
+    screenshot(page, "workspace-attachment-chosen")
+    page.get_by_test_id("send-reply").click()
+    expect(page.locator(".msg.kind-agent_message img.media")).to_have_count(1)
+    screenshot(page, "workspace-attachment-sent")
+    assert OutboundMessage.objects.filter(kind="attachment").count() == 1
