@@ -25,8 +25,8 @@ from conversations import answers as answer_library
 from conversations import media_types, outbound
 from conversations import services as conversation_services
 from conversations.models import Attachment, TimelineItem, Topic
-from conversations.services import ActionRefused
 from conversations.senders import sender_for
+from conversations.services import ActionRefused
 from conversations.window import reply_window
 
 from . import conversation_list as listing
