@@ -12,7 +12,7 @@ from django.db.models import Count, Exists, F, OuterRef, Q, Subquery
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
-from conversations.models import Conversation, TimelineItem
+from conversations.models import Conversation, CustomerIdentity, TimelineItem
 
 from . import reading
 from .models import Inbox
@@ -164,13 +164,28 @@ def filtered_conversations(user, query: ListQuery, inbox_ids):
         elif query.filter == "unassigned":
             conversations = conversations.filter(assignee__isnull=True)
     if query.q:
-        text_match = TimelineItem.objects.filter(conversation_id=OuterRef("pk"), text__icontains=query.q)
-        conversations = conversations.filter(
-            Q(customer__name__icontains=query.q)
-            | Q(customer__username__icontains=query.q.lstrip("@"))
-            | Exists(text_match)
-        )
+        conversations = conversations.filter(search_condition(query.q))
     return narrowed(conversations, query, now)
+
+
+def search_condition(q: str):
+    """Conversations whose customer's name, username, email, phone or id, or any message text, holds `q`."""
+    text_match = TimelineItem.objects.filter(conversation_id=OuterRef("pk"), text__icontains=q)
+    identity_match = CustomerIdentity.objects.filter(customer_id=OuterRef("customer_id"), external_id__icontains=q)
+    return (
+        Q(customer__name__icontains=q)
+        | Q(customer__username__icontains=q.lstrip("@"))
+        | Q(customer__emails__icontains=q)
+        | Q(customer__phones__icontains=q)
+        | Exists(identity_match)
+        | Exists(text_match)
+    )
+
+
+def with_match(conversations, q: str):
+    """Each row's newest message holding `q`, to show the match highlighted."""
+    matching = TimelineItem.objects.filter(conversation_id=OuterRef("pk"), text__icontains=q).order_by("-occurred_at")
+    return conversations.annotate(match_text=Subquery(matching.values("text")[:1]))
 
 
 def narrowed(conversations, query: ListQuery, now):
@@ -228,7 +243,10 @@ def with_preview(conversations):
 def conversation_page(user, query: ListQuery, inbox_ids):
     """One page of the list, most urgent first, with each row's last message."""
     conversations = ordered(filtered_conversations(user, query, inbox_ids), query)
-    paginator = Paginator(reading.with_unread(with_preview(conversations), user), PAGE_SIZE)
+    rows = reading.with_unread(with_preview(conversations), user)
+    if query.q:
+        rows = with_match(rows, query.q)
+    paginator = Paginator(rows, PAGE_SIZE)
     return paginator.get_page(query.page)
 
 

@@ -269,3 +269,39 @@ def test_bulk_redirects_only_to_our_pages(agent_client, conversation):
     )
 
     assert response.url == url("home")
+
+
+# --- Search ------------------------------------------------------------------
+
+
+def test_search_finds_customers_by_email_and_phone_in_every_status(agent_client, conversation):
+    customer = conversation.customer
+    customer.emails, customer.phones = ["maya@x.test"], ["+14155550100"]
+    customer.save()
+    Conversation.objects.filter(pk=conversation.pk).update(status=Conversation.Status.CLOSED, closed_at=timezone.now())
+
+    by_email = listed(agent_client, q="maya@x")
+    by_phone = listed(agent_client, q="4155550100")
+
+    assert f'data-conversation="{conversation.pk}"' in by_email and "<mark>maya@x</mark>.test" in by_email
+    assert f'data-conversation="{conversation.pk}"' in by_phone
+
+
+def test_search_highlights_the_matching_message(agent_client, conversation):
+    page = listed(agent_client, q="ORDER")
+
+    assert "Where is my <mark>order</mark>?" in page
+
+
+def test_search_finds_an_email_identity(agent_client, inbox, agent):
+    mailbox = factories.make_entry_point(kind="email_address", channel_kind=Channel.Kind.EMAIL)
+    customer = factories.make_customer(mailbox, external_id="jonas@example.com", name="Jonas")
+    conversation = factories.make_conversation(inbox=inbox, entry_point=mailbox, customer=customer)
+
+    assert f'data-conversation="{conversation.pk}"' in listed(agent_client, q="jonas@example")
+
+
+def test_highlight_escapes_what_it_marks():
+    from inbox.templatetags.inbox_tags import highlight
+
+    assert highlight("<b>refund</b> please", "refund") == "&lt;b&gt;<mark>refund</mark>&lt;/b&gt; please"
