@@ -45,7 +45,12 @@ PREVIEW_KINDS = [
 
 
 def member_inbox_ids(user) -> list[int]:
-    return list(user.memberships.values_list("inbox_id", flat=True))
+    """The user's Inboxes, read once per user object (a request's `request.user`)."""
+    cached = getattr(user, "_member_inbox_ids", None)
+    if cached is None:
+        cached = list(user.memberships.values_list("inbox_id", flat=True))
+        user._member_inbox_ids = cached
+    return list(cached)
 
 
 def visible_conversations(user, inbox_ids=None):

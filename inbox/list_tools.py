@@ -14,13 +14,22 @@ from .models import User
 def list_tools(user, inbox_ids) -> dict:
     """Topics, Channels, agents, statuses, SLA states and sorts for the filter bar and the bulk bar."""
     return {
-        "all_topics": list(Topic.objects.all()),
+        "all_topics": all_topics(user),
         "list_channels": list(Channel.objects.filter(inboxes__pk__in=inbox_ids).distinct().order_by("id")),
         "list_agents": list(User.objects.filter(memberships__inbox_id__in=inbox_ids, is_active=True).distinct()),
         "statuses": listing.STATUSES,
         "sla_states": listing.SLA_STATES,
         "sorts": listing.SORTS,
     }
+
+
+def all_topics(user) -> list:
+    """Every Topic, read once per request (the list's filter and the conversation's header both show them)."""
+    cached = getattr(user, "_all_topics", None)
+    if cached is None:
+        cached = list(Topic.objects.all())
+        user._all_topics = cached
+    return cached
 
 
 def snooze_choices(now=None):

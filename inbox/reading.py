@@ -4,6 +4,7 @@ from dataclasses import dataclass
 
 from django.db.models import Count, Exists, Max, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
+from django.utils import timezone
 
 from conversations.models import Conversation, TimelineItem
 
@@ -14,10 +15,14 @@ UNREAD_DIRECTION = TimelineItem.Direction.INBOUND
 
 
 def mark_read(user, conversation_id) -> None:
-    """The agent has seen the conversation up to its newest item."""
-    newest = TimelineItem.objects.filter(conversation_id=conversation_id).aggregate(newest=Max("pk"))["newest"] or 0
+    """The agent has seen the conversation up to its newest item (one UPDATE once the marker exists)."""
+    newest = Subquery(TimelineItem.objects.filter(conversation_id=conversation_id).order_by("-pk").values("pk")[:1])
+    marker = ConversationRead.objects.filter(user=user, conversation_id=conversation_id)
+    if marker.update(last_seen_item_id=Coalesce(newest, 0), seen_at=timezone.now()):
+        return
+    last = TimelineItem.objects.filter(conversation_id=conversation_id).aggregate(newest=Max("pk"))["newest"] or 0
     ConversationRead.objects.update_or_create(
-        user=user, conversation_id=conversation_id, defaults={"last_seen_item_id": newest}
+        user=user, conversation_id=conversation_id, defaults={"last_seen_item_id": last}
     )
 
 

@@ -24,7 +24,7 @@ from channels_app.models import Channel
 from conversations import answers as answer_library
 from conversations import media_types, outbound
 from conversations import services as conversation_services
-from conversations.models import Attachment, TimelineItem, Topic
+from conversations.models import Attachment, TimelineItem
 from conversations.senders import sender_for
 from conversations.services import ActionRefused
 from conversations.window import reply_window
@@ -33,7 +33,7 @@ from . import conversation_list as listing
 from . import reading
 from .availability import set_availability
 from .customer_pane import customer_context
-from .list_tools import list_tools, snooze_choices
+from .list_tools import all_topics, list_tools, snooze_choices
 from .models import AgentAvailability, Inbox, User
 from .timeline import conversation_items, other_conversations
 
@@ -94,7 +94,7 @@ def _conversation_context(request, conversation, *, query=None, draft="", note_m
         "error": error,
         "retry_available": hasattr(outbound, "retry"),
         **customer_context(request.user, conversation),
-        "all_topics": list(Topic.objects.all()),
+        "all_topics": all_topics(request.user),
         "conversation_topics": list(conversation.topics.all()),
         "snooze_choices": snooze_choices(),
         "attachment_limits": _limits_text(conversation),

@@ -234,6 +234,7 @@ def test_shortcut_sheet_lists_the_shortcuts(browser, live_server, busy_inbox):
     expect(page.get_by_test_id("assignee")).to_have_value(str(agent.pk))
     expect(page.locator(".event").last).to_contain_text("took the conversation")
     # After an action the composer has the focus (inbox.js); Esc leaves it for the shortcuts.
+    expect(page.get_by_test_id("composer-text")).to_be_focused()
     page.keyboard.press("Escape")
     page.keyboard.press("n")
     expect(page.get_by_test_id("mode-note")).to_be_checked()
