@@ -197,24 +197,17 @@ def suggestions(customer: Customer, visible_customers, identities=None, limit: i
     values = contacts(customer, identities)[:5]
     if not values:
         return []
-    condition = Q()
+    # One indexed look-up per field and value (an OR across the identity join would read every customer).
+    parts = []
     for value in values:
-        if "@" in value:
-            condition |= Q(emails__icontains=value) | Q(
-                identities__entry_point__kind__in=EMAIL_KINDS, identities__external_id__iexact=value
-            )
-        else:
-            condition |= Q(phones__icontains=value) | Q(
-                identities__entry_point__kind__in=PHONE_KINDS, identities__external_id__in=[value, value.lstrip("+")]
-            )
-    candidates = (
-        visible_customers.filter(condition)
-        .exclude(pk=customer.pk)
-        .distinct()
-        .prefetch_related("identities__entry_point")
-    )
+        field = "emails" if "@" in value else "phones"
+        parts.append(Customer.objects.filter(**{f"{field}__icontains": value}).values("pk"))
+        parts.append(CustomerIdentity.objects.filter(external_id__icontains=value.lstrip("+")).values("customer_id"))
+    ids = [pk for (pk,) in parts[0].union(*parts[1:]).values_list("pk")[:50] if pk != customer.pk]
+    if not ids:
+        return []
     found = []
-    for other in candidates[:10]:
+    for other in visible_customers.filter(pk__in=ids).prefetch_related("identities__entry_point")[:10]:
         theirs = contacts(other, other.identities.all())
         shared = next((value for value in values if value in theirs), None)
         if shared:

@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass
 
-from django.db.models import Count, Exists, Max, OuterRef, Q, Subquery
+from django.db.models import BooleanField, Count, ExpressionWrapper, Max, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -27,27 +27,35 @@ def mark_read(user, conversation_id) -> None:
 
 
 def unread_condition(user):
-    """An expression: the conversation has a customer item newer than the agent last saw."""
-    seen = ConversationRead.objects.filter(user=user, conversation_id=OuterRef(OuterRef("pk"))).values(
-        "last_seen_item_id"
-    )[:1]
-    return Exists(
-        TimelineItem.objects.filter(
-            conversation_id=OuterRef("pk"), direction=UNREAD_DIRECTION, pk__gt=Coalesce(Subquery(seen), 0)
-        )
+    """An expression: the conversation's newest customer item is newer than the agent last saw.
+
+    Written as two scalar subqueries (each an index look-up per conversation)
+    rather than an EXISTS over items, which PostgreSQL may answer by scanning
+    every timeline item."""
+    seen = ConversationRead.objects.filter(user=user, conversation_id=OuterRef("pk")).values("last_seen_item_id")[:1]
+    newest_inbound = (
+        TimelineItem.objects.filter(conversation_id=OuterRef("pk"), direction=UNREAD_DIRECTION)
+        .order_by("-pk")
+        .values("pk")[:1]
     )
+    return Q(_newest_inbound__gt=Coalesce(Subquery(seen), 0)), {"_newest_inbound": Subquery(newest_inbound)}
 
 
 def with_unread(conversations, user):
-    return conversations.annotate(unread=unread_condition(user))
+    condition, annotations = unread_condition(user)
+    return conversations.annotate(**annotations).annotate(
+        unread=ExpressionWrapper(condition, output_field=BooleanField())
+    )
 
 
 def unread_counts(user, inbox_ids) -> dict[int, int]:
     """Open conversations with something unread, per Inbox, in one query."""
+    condition, annotations = unread_condition(user)
     rows = (
         Conversation.objects.filter(inbox_id__in=inbox_ids)
         .exclude(status=Conversation.Status.CLOSED)
-        .filter(unread_condition(user))
+        .annotate(**annotations)
+        .filter(condition)
         .values("inbox_id")
         .annotate(unread=Count("pk"))
     )

@@ -68,7 +68,8 @@ def _list_context(request, inbox_ids, query, open_conversation=None):
         "filters": listing.FILTERS,
         "counts": listing.counts(request.user, query.scope(inbox_ids)),
         **list_tools(request.user, inbox_ids),
-        "unread_by_inbox": reading.unread_counts(request.user, inbox_ids),
+        # Shown on the inbox tabs, which exist only for agents in more than one inbox.
+        "unread_by_inbox": reading.unread_counts(request.user, inbox_ids) if len(inbox_ids) > 1 else {},
         "shown_ids": ",".join(str(pk) for pk in shown),
         "open_conversation": open_conversation,
     }

@@ -292,6 +292,8 @@
       return true;
     },
     "t": function () { return focus("[data-testid=add-topic]"); },
+    "A": function () { return focus("[data-testid=assignee]"); },
+    "T": function () { return focus("[data-testid=transfer]"); },
     "e": function () { return click("[data-testid=edit-customer]"); },
     "m": function () {
       var box = document.querySelector("[data-testid=merge-box]");
