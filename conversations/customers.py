@@ -289,6 +289,7 @@ def merge_customers(survivor: Customer, merged: Customer, agent) -> CustomerMerg
         if merged.notes:
             survivor.notes = "\n\n".join(part for part in (survivor.notes, merged.notes) if part)
         survivor.attributes = {**merged.attributes, **survivor.attributes}
+        survivor.created_at = min(survivor.created_at, merged.created_at)  # a customer since the first of the two
         survivor.save()
         merged.delete()
         latest = _latest_conversation(survivor.pk)

@@ -91,8 +91,13 @@ def test_merge_records_an_audit_item_in_the_latest_conversation(agent, instagram
 
 def test_undo_restores_exactly(agent, instagram, mailbox):
     maya, by_mail, instagram_conversation, mail_conversation = two_people(instagram, mailbox)
+    Customer.objects.filter(pk=by_mail.pk).update(created_at=timezone.now() - timedelta(days=30))
+    by_mail.refresh_from_db()
     before = customers._snapshot(by_mail)
+    maya_before = customers._snapshot(maya)
     record = customers.merge_customers(maya, by_mail, agent)
+    maya.refresh_from_db()
+    assert maya.created_at == by_mail.created_at  # a customer since the first of the two
 
     restored = customers.undo_merge(record, agent)
 
@@ -102,7 +107,7 @@ def test_undo_restores_exactly(agent, instagram, mailbox):
     assert list(restored.conversations.values_list("pk", flat=True)) == [mail_conversation.pk]
     assert restored.reactions.count() == 1
     maya.refresh_from_db()
-    assert maya.emails == [] and maya.attributes == {} and maya.notes == "Prefers mornings."
+    assert customers._snapshot(maya) == maya_before
     assert list(maya.conversations.values_list("pk", flat=True)) == [instagram_conversation.pk]
     assert CustomerMerge.objects.get().undone_at is not None
 

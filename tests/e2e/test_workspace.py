@@ -179,6 +179,14 @@ def test_agent_inserts_an_answer_with_the_keyboard_and_sends_it(browser, live_se
     expect(page.locator(".msg.kind-agent_message").last).to_contain_text("refunds reach your card")
     assert Answer.objects.get(title="Refund timing").usage_count == 1
 
+    page.get_by_test_id("answers-link").click()
+    page.get_by_test_id("answer-title").fill("Opening hours")
+    page.get_by_test_id("answer-body").fill("Hi {{customer.first_name}}, we answer 9:00–18:00. {{agent.name}}")
+    page.get_by_test_id("save-answer").click()
+    expect(page.locator(".answer-card")).to_have_count(3)
+    expect(page.locator(".answer-card").filter(has_text="Refund timing")).to_contain_text("used 1 time")
+    screenshot(page, "workspace-answers-page")
+
 
 def test_agent_tags_snoozes_and_works_in_bulk(browser, live_server, busy_inbox):
     from playwright.sync_api import expect
@@ -298,3 +306,41 @@ def test_agent_attaches_an_image_and_sees_the_channels_limits(browser, live_serv
     expect(page.locator(".msg.kind-agent_message img.media")).to_have_count(1)
     screenshot(page, "workspace-attachment-sent")
     assert OutboundMessage.objects.filter(kind="attachment").count() == 1
+
+
+def test_search_finds_a_customer_by_email_with_the_match_marked(browser, live_server, busy_inbox):
+    from playwright.sync_api import expect
+
+    agent, (maya, *_) = busy_inbox
+    Customer.objects.filter(pk=maya.customer_id).update(emails=["maya.lopez@example.com"])
+    page = sign_in(browser, live_server, agent.email)
+
+    page.get_by_role("searchbox", name="Search conversations").fill("lopez@example")
+    page.keyboard.press("Enter")
+
+    expect(page.locator(".conv-row")).to_have_count(1)
+    expect(page.get_by_test_id(f"match-{maya.pk}").locator("mark")).to_have_text("lopez@example")
+    screenshot(page, "workspace-search")
+
+
+def test_the_demo_shows_one_customer_across_instagram_and_email(browser, live_server):
+    from playwright.sync_api import expect
+
+    from inbox.demo import seed_demo
+
+    for kind in Channel.Kind.values:
+        Channel.objects.get_or_create(kind=kind)
+    seed_demo()
+    jonas = Conversation.objects.get(customer__name="Jonas Berg", entry_point__kind="instagram")
+    page = browser.new_page(viewport={"width": 1440, "height": 900})
+    page.set_default_timeout(5000)
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.fill("input[name=login]", "ada@demo.test")
+    page.fill("input[name=password]", "demo-agent-password")
+    page.click("button[type=submit]")
+    page.wait_for_url(re.compile(r".*/inbox/.*"))
+    page.goto(f"{live_server.url}/inbox/c/{jonas.pk}/")
+
+    expect(page.get_by_test_id("identities").locator("li")).to_have_count(2)
+    expect(page.get_by_test_id("activity-item").filter(has_text="delivery address")).to_have_count(1)
+    screenshot(page, "workspace-demo-jonas")
