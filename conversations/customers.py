@@ -37,6 +37,7 @@ DETAIL_FIELDS = [
     "username",
     "profile_picture",
     "profile_picture_url",
+    "created_at",
     "emails",
     "phones",
     "notes",
