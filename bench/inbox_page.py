@@ -1,9 +1,12 @@
 """Benchmark the agents' inbox pages on a large PostgreSQL database.
 
-Fills its own database (default `bench_inbox`) with 100,000 conversations and
-1,000,000 timeline items using COPY, then requests the list page, a
-conversation page and the live-update poll through Django's test client and
-prints the query count and median / p95 times.
+Fills its own database (default `bench_inbox`) with 100,000 customers and
+conversations and 1,000,000 timeline items using COPY, then requests through
+Django's test client, in one run, the pages as they were (list, conversation,
+live-update poll) and the workspace's pages (customer pane and its activity
+across channels, search by email / phone / text, the list filtered by topic,
+status, SLA and sorted by waiting time, the `/` Answers list, notifications),
+and prints each page's query count and median / p95 times.
 
     BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/bench_inbox \
         python bench/inbox_page.py [--conversations 100000] [--items 1000000] [--runs 60]
@@ -39,6 +42,7 @@ def fill(conversations, items):
 
     from channels_app.meta.models import InstagramAccount
     from channels_app.models import Channel, EntryPoint
+    from conversations.models import Answer, Topic
     from inbox.models import Inbox, InboxMembership, User
 
     channel = Channel.objects.get(kind=Channel.Kind.MESSAGING)
@@ -63,11 +67,26 @@ def fill(conversations, items):
     with connection.cursor() as cursor:
         raw = cursor.cursor
         with raw.copy(
-            "COPY conversations_customer (id, name, username, profile_picture, profile_picture_url, created_at) "
-            "FROM STDIN"
+            "COPY conversations_customer (id, name, username, profile_picture, profile_picture_url, created_at,"
+            " emails, phones, notes, attributes) FROM STDIN"
         ) as copy:
             for n in range(1, conversations + 1):
-                copy.write_row((n, f"Customer {n}", f"customer_{n}", "", "", now))
+                # Every customer has an email; every tenth a phone number too.
+                phones = f'["+1415555{n:04d}"]' if n % 10 == 0 else "[]"
+                copy.write_row(
+                    (
+                        n,
+                        f"Customer {n}",
+                        f"customer_{n}",
+                        "",
+                        "",
+                        now,
+                        f'["customer{n}@example.test"]',
+                        phones,
+                        "",
+                        "{}",
+                    )
+                )
         # One conversation per customer; 5% open or waiting (the working set), the rest closed.
         with raw.copy(
             "COPY conversations_conversation (id, customer_id, entry_point_id, inbox_id, unrouted_reason, status,"
@@ -125,11 +144,29 @@ def fill(conversations, items):
                             "{}",
                         )
                     )
-        for table in ("conversations_customer", "conversations_conversation", "conversations_timelineitem"):
+        # Every customer has an identity; topics on a tenth of the conversations.
+        with raw.copy(
+            "COPY conversations_customeridentity (customer_id, entry_point_id, external_id, created_at,"
+            " attributes) FROM STDIN"
+        ) as copy:
+            for n in range(1, conversations + 1):
+                copy.write_row((n, entry_point.pk, f"IGSID{n}", now, "{}"))
+        topics = [Topic.objects.create(name=name).pk for name in ("Refund", "Shipping", "Sizing")]
+        with raw.copy("COPY conversations_conversation_topics (conversation_id, topic_id) FROM STDIN") as copy:
+            for n in range(10, conversations + 1, 10):
+                copy.write_row((n, topics[n % 3]))
+        for table in (
+            "conversations_customer",
+            "conversations_conversation",
+            "conversations_timelineitem",
+            "conversations_customeridentity",
+        ):
             cursor.execute(
                 f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))"  # noqa: S608
             )
             cursor.execute(f"ANALYZE {table}")
+    for n in range(200):
+        Answer.objects.create(title=f"Answer {n}", body=f"Hi {{{{customer.first_name}}}}, about topic {n}.")
     print(f"filled {conversations:,} conversations and {items:,} items in {time.monotonic() - started:.1f}s")
     return agent, inbox
 
@@ -170,7 +207,8 @@ def main():
     from django.test import Client
     from django.urls import reverse
 
-    from conversations.models import Conversation
+    from conversations import customers
+    from conversations.models import Conversation, Customer, Topic
 
     call_command("migrate", verbosity=0)
     agent, inbox = fill(args.conversations, args.items)
@@ -179,18 +217,37 @@ def main():
     busiest = (
         Conversation.objects.filter(inbox=inbox).exclude(status="closed").order_by("sla_due_at", "opened_at").first()
     )
+    topic = Topic.objects.get(name="Refund")
+    merged_away = Customer.objects.get(pk=busiest.customer_id + 1)
+    # The busiest customer has a second identity and conversation (another channel, merged in).
+    customers.merge_customers(busiest.customer, merged_away, agent)
     cursor = Conversation.objects.order_by("-updated_at").values_list("updated_at", flat=True).first()
-    pages = [
-        ("list (all open)", reverse("inbox:home")),
-        ("list (search 'Customer 4242')", reverse("inbox:home") + "?q=Customer+4242"),
-        ("list (closed, page 50)", reverse("inbox:home") + "?filter=closed&page=50"),
-        ("conversation", reverse("inbox:conversation", args=[busiest.pk])),
+    home = reverse("inbox:home")
+    today = [
+        ("list (all open)", home),
+        ("list (search 'Customer 4242')", home + "?q=Customer+4242"),
+        ("list (closed, page 50)", home + "?filter=closed&page=50"),
+        ("conversation (with customer pane)", reverse("inbox:conversation", args=[busiest.pk])),
         ("changes poll (nothing new)", reverse("inbox:changes") + f"?since={cursor.isoformat().replace('+', '%2B')}"),
     ]
-    print(f"{'page':34} {'queries':>7} {'median ms':>10} {'p95 ms':>8}")
-    for label, path in pages:
-        queries, median, p95 = measure(client, path, args.runs)
-        print(f"{label:34} {queries:>7} {median:>10.1f} {p95:>8.1f}")
+    workspace = [
+        ("customer pane: activity", reverse("inbox:customer_activity", args=[busiest.pk])),
+        ("customer pane: card", reverse("inbox:customer_card", args=[busiest.pk])),
+        ("search email 'customer4242@'", home + "?q=customer4242%40"),
+        ("search phone '4155554240'", home + "?q=4155554240"),
+        ("search text 'order 4242'", home + "?q=order+4242"),
+        ("list topic + waiting, by waiting", home + f"?topic={topic.pk}&status=waiting&sort=waiting"),
+        ("list SLA overdue", home + "?sla=overdue"),
+        ("list snoozed", home + "?filter=snoozed"),
+        ("answers '/' list 'topic 1'", reverse("inbox:answer_picker", args=[busiest.pk]) + "?q=topic+1"),
+        ("notifications poll", reverse("inbox:notifications") + "?after=999999999"),
+    ]
+    print(f"{'page':38} {'queries':>7} {'median ms':>10} {'p95 ms':>8}")
+    for heading, pages in (("-- today's pages", today), ("-- workspace pages", workspace)):
+        print(heading)
+        for label, path in pages:
+            queries, median, p95 = measure(client, path, args.runs)
+            print(f"{label:38} {queries:>7} {median:>10.1f} {p95:>8.1f}")
 
 
 if __name__ == "__main__":

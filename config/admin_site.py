@@ -36,6 +36,14 @@ NAV = [
         ],
     ),
     ("People", [("Users", "inbox.user")]),
+    (
+        "Workspace",
+        [
+            ("Answers", "conversations.answer"),
+            ("Topics", "conversations.topic"),
+            ("Customer attributes", "conversations.customerattribute"),
+        ],
+    ),
     ("Quality", [("Conversation SLA report", "conversations.slareport")]),
     (
         "Developers",

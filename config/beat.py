@@ -9,6 +9,14 @@ BEAT_SCHEDULE = {
         "task": "conversations.tasks.rekick_stale_backlogs",
         "schedule": 30.0,
     },
+    "prune-presence": {
+        "task": "inbox.tasks.prune_presence_task",
+        "schedule": 300.0,
+    },
+    "wake-snoozed-conversations": {
+        "task": "conversations.tasks.wake_snoozed_conversations",
+        "schedule": 60.0,
+    },
     "sweep-webhook-events": {
         "task": "channels_app.tasks.sweep_webhook_events",
         "schedule": 30.0,

@@ -330,6 +330,8 @@ META_WEBHOOK_MAX_BYTES = env.int("META_WEBHOOK_MAX_BYTES", default=1_048_576)
 META_WEBHOOK_MAX_DEPTH = env.int("META_WEBHOOK_MAX_DEPTH", default=64)
 
 INSTAGRAM_SEND_LIMIT = env.int("INSTAGRAM_SEND_LIMIT", default=200)
+# How long a signed link to a file an agent sent stays valid (providers fetch it when sending).
+PUBLIC_FILE_URL_SECONDS = env.int("PUBLIC_FILE_URL_SECONDS", default=24 * 60 * 60)
 INSTAGRAM_SEND_WINDOW_SECONDS = env.int("INSTAGRAM_SEND_WINDOW_SECONDS", default=300)
 # Messenger's Send API: 300 calls per second per Page for text and links (Meta's documented limit).
 MESSENGER_SEND_LIMIT = env.int("MESSENGER_SEND_LIMIT", default=300)

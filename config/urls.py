@@ -5,6 +5,7 @@ from django.http import HttpResponsePermanentRedirect
 from django.urls import include, path
 from django.views.generic import RedirectView
 
+from conversations.public_files import public_file
 from inbox.views import media
 
 
@@ -25,6 +26,8 @@ urlpatterns = [
     path("chat/", include("channels_app.chat.urls")),
     # Stored customer media is served to signed-in staff only.
     path("media/<path:path>", media, name="media"),
+    # Files agents send, at signed expiring links for providers that fetch by URL.
+    path("files/<str:token>/", public_file, name="public_file"),
 ]
 
 if settings.ANYMAIL["WEBHOOK_SECRET"]:

@@ -14,7 +14,18 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
-from .models import BusinessHours, BusinessHoursInterval, Conversation, Holiday, Rule, SlaReport, Weekday
+from .models import (
+    Answer,
+    BusinessHours,
+    BusinessHoursInterval,
+    Conversation,
+    CustomerAttribute,
+    Holiday,
+    Rule,
+    SlaReport,
+    Topic,
+    Weekday,
+)
 from .rules import dry_run
 from .sla import clock, report
 
@@ -219,6 +230,8 @@ def rule_actions(rule) -> list[str]:
         parts.append(f"move it to {rule.move_to_inbox}")
     if rule.assign_to_id:
         parts.append(f"assign it to {rule.assign_to}")
+    if rule.add_topic_id:
+        parts.append(f"add the topic {rule.add_topic}")
     if rule.close:
         parts.append("close it")
     return parts
@@ -266,7 +279,7 @@ class RuleAdmin(admin.ModelAdmin):
         (
             "Then…",
             {
-                "fields": ["note_text", "auto_reply_text", "move_to_inbox", "assign_to", "close"],
+                "fields": ["note_text", "auto_reply_text", "move_to_inbox", "assign_to", "add_topic", "close"],
                 "description": "Done in this order.",
             },
         ),
@@ -277,7 +290,9 @@ class RuleAdmin(admin.ModelAdmin):
         return (
             super()
             .get_queryset(request)
-            .select_related("channel", "entry_point", "inbox", "move_to_inbox", "assign_to", "business_hours")
+            .select_related(
+                "channel", "entry_point", "inbox", "move_to_inbox", "assign_to", "add_topic", "business_hours"
+            )
             .annotate(fired_total=Count("firings", filter=Q(firings__fired_at__gte=week_ago)))
         )
 
@@ -422,3 +437,39 @@ def _totals(rows):
         "missed": missed,
         "met_percent": round(100 * met / (met + missed), 1) if met + missed else None,
     }
+
+
+@admin.register(CustomerAttribute)
+class CustomerAttributeAdmin(admin.ModelAdmin):
+    """Details agents keep about every customer, shown and edited on the customer card."""
+
+    list_display = ["label", "key", "kind", "position"]
+    list_editable = ["position"]
+    search_fields = ["label", "key"]
+
+
+@admin.register(Answer)
+class AnswerAdmin(admin.ModelAdmin):
+    """The team's saved replies; agents also keep their own from the inbox (Answers)."""
+
+    list_display = ["title", "inbox_name", "owner", "usage_count", "updated_at"]
+    list_filter = ["inbox"]
+    search_fields = ["title", "body"]
+    fields = ["title", "body", "inbox"]
+
+    @admin.display(description="Inbox", ordering="inbox__name")
+    def inbox_name(self, answer):
+        return answer.inbox or "Shared"
+
+    def save_model(self, request, obj, form, change):
+        if obj.owner_id is None and not change:
+            obj.owner = request.user
+        super().save_model(request, obj, form, change)
+
+
+@admin.register(Topic)
+class TopicAdmin(admin.ModelAdmin):
+    """Labels agents and Rules put on conversations; the inbox list filters by them."""
+
+    list_display = ["name", "color"]
+    search_fields = ["name"]

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from channels_app.models import EntryPoint
 
-from . import outbound, routing, services, signals
+from . import customers, outbound, routing, services, signals
 from .attachments import store_content
 from .models import Attachment, Conversation, Customer, CustomerIdentity, CustomerReaction, TimelineItem
 from .routing import route_conversation
@@ -212,7 +212,7 @@ def _new_customer(entry_point: EntryPoint, message: IncomingMessage) -> tuple[Cu
     the message is stored again the careful way. Nobody else can see this
     customer yet, so the conversation needs no lock and no second look.
     """
-    customer = Customer.objects.create(name=message.customer_name[:200])
+    customer = _customer_of_new_identity(entry_point, message)
     identity = CustomerIdentity.objects.create(
         customer=customer, entry_point=entry_point, external_id=message.customer_id
     )
@@ -234,6 +234,26 @@ def _new_customer(entry_point: EntryPoint, message: IncomingMessage) -> tuple[Cu
         )
     conversation.entry_point = entry_point
     return identity, conversation
+
+
+def _customer_of_new_identity(entry_point: EntryPoint, message: IncomingMessage) -> Customer:
+    """Someone new at this Entry Point: the customer the channel's verified email or phone names, else a new one.
+
+    The emails and phones the customer gave are kept on them, so that an agent
+    is shown who else has them (`customers.suggestions`)."""
+    emails, phones = customers.given_contacts(message.metadata) if message.metadata else ([], [])
+    linked = customers.linked_customer(message.metadata) if message.metadata else None
+    if linked is not None and not (
+        Conversation.objects.filter(customer=linked, entry_point=entry_point)
+        .exclude(status=Conversation.Status.CLOSED)
+        .exists()
+    ):
+        linked.emails = list(dict.fromkeys(linked.emails + emails))
+        linked.phones = list(dict.fromkeys(linked.phones + phones))
+        linked.name = linked.name or message.customer_name[:200]
+        linked.save(update_fields=["emails", "phones", "name"])
+        return linked
+    return Customer.objects.create(name=message.customer_name[:200], emails=emails, phones=phones)
 
 
 def _receive_new(entry_point: EntryPoint, message: IncomingMessage) -> Received:
@@ -270,6 +290,8 @@ def _receive_new(entry_point: EntryPoint, message: IncomingMessage) -> Received:
             update["opened_at"] = message.occurred_at  # an earlier message that arrived late
         if conversation.status == Conversation.Status.WAITING:
             update["status"] = Conversation.Status.OPEN
+        if conversation.snoozed_until is not None:
+            update["snoozed_until"] = None  # the customer's message ends a snooze
         Conversation.touch(conversation.pk, inbox_id=conversation.inbox_id, **update)
         for name, value in update.items():
             setattr(conversation, name, value)

@@ -24,8 +24,9 @@ from django.utils.formats import date_format
 
 from channels_app.models import EntryPoint
 
-from . import limiter, signals
-from .models import Conversation, OutboundMessage, TimelineItem
+from . import limiter, media_types, signals
+from .attachments import kind_of, store_content
+from .models import Attachment, Conversation, OutboundMessage, TimelineItem
 from .senders import ChannelSender, ReplyWindow, SendFailed, SendRefused, sender_for
 from .window import reply_window
 
@@ -47,6 +48,7 @@ __all__ = [
     "retry",
     "send_auto_reply",
     "send_like",
+    "send_files",
     "send_reply",
     "send_template",
     "sending_state",
@@ -143,6 +145,82 @@ def send_reply(conversation: Conversation, agent, text: str) -> TimelineItem:
         text=text,
         payload={"text": text},
     )
+
+
+def attachment_limits(conversation: Conversation):
+    """The files the conversation's channel sends (AttachmentLimits), or None when it sends none yet."""
+    sender = sender_for(conversation.entry_point)
+    return sender.attachment_limits(conversation) if sender is not None else None
+
+
+def _checked_files(conversation, files) -> tuple[ChannelSender, object, list[tuple[str, bytes, str]]]:
+    sender = _sender(conversation)
+    limits = sender.attachment_limits(conversation)
+    label = sender.label or "This channel"
+    if limits is None:
+        raise SendRefused(f"Sending files is not supported on {label} yet. Send a link instead.")
+    if not files:
+        raise SendRefused("Choose a file first.")
+    if len(files) > limits.max_count:
+        raise SendRefused(
+            f"{label} sends at most {limits.max_count} file{'s' if limits.max_count != 1 else ''} at once."
+        )
+    checked = []
+    for name, content in files:
+        kind = kind_of(media_types.detect(content).mime)
+        if kind not in limits.max_bytes:
+            allowed = ", ".join(limits.max_bytes)
+            raise SendRefused(f"{label} can't send {name} (a {kind}); it sends {allowed}.")
+        if len(content) > limits.max_bytes[kind]:
+            size = limits.max_bytes[kind] // 1_000_000
+            raise SendRefused(f"{name} is too large for {label}: {kind}s up to {size} MB.")
+        checked.append((name, content, kind))
+    return sender, limits, checked
+
+
+def _attach(item: TimelineItem, name: str, content: bytes, kind: str) -> Attachment:
+    attachment = Attachment.objects.create(item=item, kind=kind, filename=name[:255])
+    return store_content(attachment, content, name)
+
+
+def send_files(conversation: Conversation, agent, files: list[tuple[str, bytes]], text: str = "") -> list[TimelineItem]:
+    """Queue an agent's files (with their text) the channel's way, after checking its limits.
+
+    Channels that send text and files together (email) get one message; the
+    others (Meta's Send API) a text message and one message per file, each
+    file at a signed public link of ours (`attachments.public_url`)."""
+    _, limits, checked = _checked_files(conversation, files)
+    text = (text or "").strip()
+    items = []
+    with transaction.atomic():
+        if limits.together:
+            item = _queue(
+                conversation,
+                kind=OutboundMessage.Kind.ATTACHMENT,
+                item_kind=TimelineItem.Kind.AGENT_MESSAGE,
+                author=agent,
+                text=text,
+                payload={"text": text},
+            )
+            ids = [_attach(item, name, content, kind).pk for name, content, kind in checked]
+            OutboundMessage.objects.filter(item=item).update(payload={"text": text, "attachment_ids": ids})
+            return [item]
+        if text:
+            items.append(send_reply(conversation, agent, text))
+        for name, content, kind in checked:
+            item = _queue(
+                conversation,
+                kind=OutboundMessage.Kind.ATTACHMENT,
+                item_kind=TimelineItem.Kind.AGENT_MESSAGE,
+                author=agent,
+                payload={"attachment_type": kind},
+            )
+            attachment = _attach(item, name, content, kind)
+            OutboundMessage.objects.filter(item=item).update(
+                payload={"attachment_type": kind, "attachment_id": attachment.pk}
+            )
+            items.append(item)
+    return items
 
 
 def templates(conversation: Conversation) -> list[dict]:

@@ -103,7 +103,7 @@ def _copy_state(conversation: Conversation, changed: Conversation) -> None:
 
 
 def apply_actions(rule: Rule, conversation: Conversation, item: TimelineItem) -> str:
-    """Do the rule's actions in order (note, auto-reply, move, assign, close); returns what happened.
+    """Do the rule's actions in order (note, auto-reply, move, assign, topic, close); returns what happened.
 
     Moves, assignments and closes go through the same services as an agent's,
     with their locks, checks and audit items.
@@ -139,6 +139,8 @@ def apply_actions(rule: Rule, conversation: Conversation, item: TimelineItem) ->
             else:
                 _copy_state(conversation, assigned)
                 done.append(f"assigned to {rule.assign_to}")
+    if rule.add_topic_id and services.add_topic(conversation, None, rule.add_topic, by=by):
+        done.append(f"added the topic {rule.add_topic}")
     if rule.close and not conversation.is_closed:
         _copy_state(conversation, services.close_conversation(conversation, None, by=by))
         done.append("closed the conversation")

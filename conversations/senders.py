@@ -65,6 +65,22 @@ class RateLimit:
     window_seconds: int
 
 
+@dataclass(frozen=True)
+class AttachmentLimits:
+    """Files a channel sends: the most bytes per kind (image, video, audio, file), and how many."""
+
+    max_bytes: dict  # kind -> bytes; a kind not listed is not sent
+    max_count: int = 1
+    # True: text and files go out as one message (email); False: each file is a message of its own.
+    together: bool = False
+
+    def describe(self, label: str) -> str:
+        """What the composer says before sending, e.g. "Instagram: image up to 8 MB; one file a message"."""
+        kinds = ", ".join(f"{kind} up to {size // 1_000_000} MB" for kind, size in self.max_bytes.items())
+        count = "one file a message" if self.max_count == 1 else f"up to {self.max_count} files"
+        return f"{label}: {kinds}; {count}."
+
+
 class ChannelSender:
     """What a provider's adapter implements for the Entry Point kinds it serves."""
 
@@ -98,6 +114,10 @@ class ChannelSender:
         """Message templates the agent may send here (WhatsApp outside its window), each
         {"id", "name", "language", "category", "text", "variables": [{"component", "name", "example"}]}."""
         return []
+
+    def attachment_limits(self, conversation) -> AttachmentLimits | None:
+        """The files this channel can send to the customer; None when it sends none (yet)."""
+        return None
 
     def validate(self, conversation, kind: str, payload: dict) -> None:
         """Raise SendRefused when the provider would refuse this message."""

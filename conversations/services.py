@@ -5,6 +5,8 @@ status change in the timeline where the conversation's state changes, and
 calls `Conversation.touch` so that every open inbox page sees it.
 """
 
+from datetime import UTC, datetime
+
 from django.db import transaction
 from django.utils import timezone
 
@@ -151,3 +153,77 @@ def reopen_conversation(conversation: Conversation, agent, *, by: str = "") -> C
         Conversation.touch(locked.pk)
         signals.conversation_reopened.send(sender=Conversation, conversation=locked, by=agent)
     return locked
+
+
+def add_topic(conversation: Conversation, agent, topic, *, by: str = "") -> bool:
+    """Put a topic on the conversation; False when it has it already."""
+    with transaction.atomic():
+        locked = _locked(conversation)
+        if locked.topics.filter(pk=topic.pk).exists():
+            return False
+        locked.topics.add(topic)
+        record_status_change(locked, agent, f"{_agent_name(agent, by)} added the topic {topic}", change="topic_added")
+        Conversation.touch(locked.pk, last_activity_at=locked.last_activity_at)
+    return True
+
+
+def remove_topic(conversation: Conversation, agent, topic) -> bool:
+    """Take a topic off the conversation; False when it did not have it."""
+    with transaction.atomic():
+        locked = _locked(conversation)
+        if not locked.topics.filter(pk=topic.pk).exists():
+            return False
+        locked.topics.remove(topic)
+        record_status_change(locked, agent, f"{_agent_name(agent)} removed the topic {topic}", change="topic_removed")
+        Conversation.touch(locked.pk, last_activity_at=locked.last_activity_at)
+    return True
+
+
+# A snooze with no time ends only with the customer's next message.
+UNTIL_NEXT_MESSAGE = datetime(9999, 1, 1, tzinfo=UTC)
+
+
+def snooze_conversation(conversation: Conversation, agent, until=None) -> Conversation:
+    """Hide the conversation from the open lists until `until`, or the customer's next message when None."""
+    until = until or UNTIL_NEXT_MESSAGE
+    with transaction.atomic():
+        locked = _locked(conversation)
+        if locked.is_closed:
+            raise ActionRefused("A closed conversation cannot be snoozed.")
+        if until <= timezone.now():
+            raise ActionRefused("Choose a time in the future.")
+        locked.snoozed_until = until
+        locked.save(update_fields=["snoozed_until", "updated_at"])
+        when = (
+            "the customer's next message"
+            if until == UNTIL_NEXT_MESSAGE
+            else timezone.localtime(until).strftime("%b %-d, %H:%M")
+        )
+        record_status_change(
+            locked, agent, f"{_agent_name(agent)} snoozed the conversation until {when}", change="snoozed"
+        )
+        Conversation.touch(locked.pk, last_activity_at=locked.last_activity_at)
+    return locked
+
+
+def wake_conversation(conversation: Conversation, agent=None, *, by: str = "") -> Conversation:
+    """End a snooze (an agent's click, its time, or the customer's message)."""
+    with transaction.atomic():
+        locked = _locked(conversation)
+        if locked.snoozed_until is None:
+            return locked
+        locked.snoozed_until = None
+        locked.save(update_fields=["snoozed_until", "updated_at"])
+        record_status_change(locked, agent, f"{_agent_name(agent, by)} ended the snooze", change="woken")
+        Conversation.touch(locked.pk, last_activity_at=locked.last_activity_at)
+    return locked
+
+
+def wake_snoozed(now=None) -> int:
+    """Wake every conversation whose snooze time has come (the beat task)."""
+    now = now or timezone.now()
+    woken = 0
+    for conversation in Conversation.objects.filter(snoozed_until__lte=now):
+        wake_conversation(conversation, by="The snooze time")
+        woken += 1
+    return woken

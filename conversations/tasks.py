@@ -1,6 +1,6 @@
 from celery import shared_task
 
-from . import limiter, outbound
+from . import limiter, outbound, services
 
 
 @shared_task(acks_late=True)
@@ -18,3 +18,9 @@ def rekick_stale_backlogs():
     for entry_point_id in outbound.entry_points_with_stale_backlog():
         drain_entry_point.delay(entry_point_id)
     limiter.prune_ledger()
+
+
+@shared_task
+def wake_snoozed_conversations():
+    """Beat: conversations whose snooze time has come return to the open lists."""
+    return services.wake_snoozed()

@@ -20,7 +20,7 @@ from .models import Inbox, InboxMembership, User
 DEMO_USERS = [
     # email, password, first name, last name, role, inboxes
     ("admin@demo.test", "demo-admin-password", "Alex", "Admin", User.Role.ADMIN, ["Instagram", "VIP"]),
-    ("ada@demo.test", "demo-agent-password", "Ada", "Agent", User.Role.AGENT, ["Instagram", "VIP"]),
+    ("ada@demo.test", "demo-agent-password", "Ada", "Agent", User.Role.AGENT, ["Instagram", "VIP", "Email"]),
     ("ben@demo.test", "demo-agent-password", "Ben", "Agent", User.Role.AGENT, ["Email", "Chat"]),
 ]
 DEMO_INBOXES = [

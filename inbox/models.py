@@ -44,6 +44,12 @@ class User(AbstractUser):
         "International format, e.g. +1 415 555 0100.",
     )
 
+    # Notifications of a new conversation offered to the agent or a new message in theirs (inbox pages).
+    notify_desktop = models.BooleanField(
+        "desktop notifications", default=True, help_text="While the inbox tab is open but not in front."
+    )
+    notify_sound = models.BooleanField("notification sound", default=False)
+
     USERNAME_FIELD = "email"
     REQUIRED_FIELDS = []
     objects = AppUserManager()
@@ -166,3 +172,33 @@ class AgentAvailability(models.Model):
 
     def __str__(self):
         return f"{self.user}: {self.get_status_display()} in {self.channel}"
+
+
+class ConversationRead(models.Model):
+    """How far an agent has seen a conversation: its items up to `last_seen_item_id`."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="conversation_reads")
+    conversation = models.ForeignKey("conversations.Conversation", on_delete=models.CASCADE, related_name="reads")
+    last_seen_item_id = models.BigIntegerField(default=0)
+    seen_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "conversation"], name="one_read_marker_per_agent")]
+
+    def __str__(self):
+        return f"{self.user} saw {self.conversation_id} up to item {self.last_seen_item_id}"
+
+
+class ConversationPresence(models.Model):
+    """An agent has a conversation open (and maybe is typing): shown to the others before two answer at once."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="presences")
+    conversation = models.ForeignKey("conversations.Conversation", on_delete=models.CASCADE, related_name="presences")
+    typing = models.BooleanField(default=False)
+    seen_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "conversation"], name="one_presence_per_agent")]
+
+    def __str__(self):
+        return f"{self.user} on {self.conversation_id}"

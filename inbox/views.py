@@ -21,14 +21,19 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
 from channels_app.models import Channel
+from conversations import answers as answer_library
 from conversations import media_types, outbound
 from conversations import services as conversation_services
 from conversations.models import Attachment, TimelineItem
+from conversations.senders import sender_for
 from conversations.services import ActionRefused
 from conversations.window import reply_window
 
 from . import conversation_list as listing
+from . import reading
 from .availability import set_availability
+from .customer_pane import customer_context
+from .list_tools import all_topics, list_tools, snooze_choices
 from .models import AgentAvailability, Inbox, User
 from .timeline import conversation_items, other_conversations
 
@@ -62,6 +67,9 @@ def _list_context(request, inbox_ids, query, open_conversation=None):
         "query": query,
         "filters": listing.FILTERS,
         "counts": listing.counts(request.user, query.scope(inbox_ids)),
+        **list_tools(request.user, inbox_ids),
+        # Shown on the inbox tabs, which exist only for agents in more than one inbox.
+        "unread_by_inbox": reading.unread_counts(request.user, inbox_ids) if len(inbox_ids) > 1 else {},
         "shown_ids": ",".join(str(pk) for pk in shown),
         "open_conversation": open_conversation,
     }
@@ -87,6 +95,11 @@ def _conversation_context(request, conversation, *, query=None, draft="", note_m
         "error": error,
         "retry_available": hasattr(outbound, "retry"),
         "customer_facts": _customer_facts(conversation),
+        **customer_context(request.user, conversation),
+        "all_topics": all_topics(request.user),
+        "conversation_topics": list(conversation.topics.all()),
+        "snooze_choices": snooze_choices(),
+        "attachment_limits": _limits_text(conversation),
     }
 
 
@@ -105,12 +118,24 @@ def _customer_facts(conversation) -> dict:
     return {str(label)[:40]: str(value)[:300] for label, value in context.items() if value}
 
 
+def _limits_text(conversation) -> str:
+    """What the composer says about files before sending: the channel's limits, or that it sends none yet."""
+    sender = sender_for(conversation.entry_point)
+    limits = outbound.attachment_limits(conversation)
+    if limits is None:
+        return ""
+    return limits.describe(sender.label or "This channel")
+
+
 def _page(request, conversation=None):
     inbox_ids, query = _list_state(request)
+    if conversation is not None:
+        reading.mark_read(request.user, conversation.pk)
     context = _list_context(request, inbox_ids, query, conversation)
     context.update(
         availability=_availability(request.user, context["inboxes"]),
         cursor=listing.latest_change(request.user, inbox_ids).isoformat(),
+        notify_after=reading.newest_item_id(),
     )
     if conversation is not None:
         context.update(_conversation_context(request, conversation, query=query))
@@ -157,6 +182,7 @@ def _after_action(request, conversation, *, error="", draft="", note_mode=False,
     """Answer an action: the re-rendered pane for htmx, a redirect otherwise."""
     if request.htmx:
         conversation.refresh_from_db()
+        reading.mark_read(request.user, conversation.pk)
         if conversation.inbox_id not in listing.member_inbox_ids(request.user):
             return render(request, "inbox/_gone.html", {"conversation": conversation, "message": success})
         context = _conversation_context(request, conversation, draft=draft, note_mode=note_mode, error=error)
@@ -175,6 +201,9 @@ def _after_action(request, conversation, *, error="", draft="", note_mode=False,
 def reply(request, pk):
     conversation = listing.get_visible_conversation(request.user, pk)
     text = request.POST.get("text", "")
+    uploads = request.FILES.getlist("files")[:MAX_UPLOADS]
+    if uploads:
+        return _send_files(request, conversation, text, uploads)
     error = ""
     try:
         if conversation.is_closed:
@@ -189,6 +218,29 @@ def reply(request, pk):
             outbound.send_reply(conversation, request.user, text)
     except (outbound.SendRefused, ActionRefused) as refused:
         error = str(refused)
+    else:
+        # Answers inserted from the `/` list count as used once the reply is sent.
+        answer_library.record_use(request.POST.getlist("answer"), [conversation.inbox_id])
+    return _after_action(request, conversation, error=error, draft=text if error else "")
+
+
+# More than any channel sends at once: the channel's own limit is checked by the core.
+MAX_UPLOADS = 10
+
+
+def _send_files(request, conversation, text, uploads):
+    """The composer's files (dropped, pasted or chosen), sent the channel's way with the text."""
+    error = ""
+    if conversation.is_closed:
+        error = "This conversation is closed. Reopen it to send files."
+    else:
+        files = [(upload.name, upload.read()) for upload in uploads]
+        try:
+            outbound.send_files(conversation, request.user, files, text)
+        except outbound.SendRefused as refused:
+            error = str(refused)
+        else:
+            answer_library.record_use(request.POST.getlist("answer"), [conversation.inbox_id])
     return _after_action(request, conversation, error=error, draft=text if error else "")
 
 
@@ -374,6 +426,8 @@ def changes(request):
             .first()
         )
     open_changed = open_id is not None and open_id in found.conversation_ids
+    if open_conversation is not None:
+        reading.mark_read(request.user, open_conversation.pk)  # the agent has it in front of them
     context = _list_context(request, inbox_ids, query, open_conversation)
     context.update(cursor=found.cursor.isoformat(), open_id=open_id or "", open_changed=open_changed)
     if open_changed and open_conversation is not None:

@@ -1,4 +1,8 @@
-"""The demo's email address, support@acme.test, and two customer emails for Ben's Email inbox.
+"""The demo's email address, support@acme.test, and customer emails for the Email inbox.
+
+Jonas Berg, who writes on Instagram too, sent one of them: the seeder merges
+the two customers, so the demo shows one person with one timeline across
+Instagram and email.
 
 The demo mail goes the way real mail does after the receiver: stored raw, then
 processed by the Email Channel (parsed, sanitised, threaded, handed to the core).
@@ -14,6 +18,10 @@ from django.utils import timezone
 from channels_app.mail import inbound
 from channels_app.mail.models import EmailAddress, InboundEmail
 from channels_app.models import Channel, EntryPoint
+from conversations import customers, services
+from conversations.models import Customer
+
+from . import demo_data
 
 DEMO_ADDRESS = "support@acme.test"
 DEMO_DISPLAY_NAME = "Acme Support"
@@ -39,6 +47,16 @@ DEMO_MAILS = [
             "<blockquote><p>Thank you for your order #2087!<br>Your trainers are on their way.</p></blockquote>"
         ),
         "attachment": ("order-2087.txt", b"Order #2087\n1 x Red trainers, size 38\nEUR 89.00\n", "text/plain"),
+    },
+    {
+        "from": ("Jonas Berg", "jonas.berg@example.com"),
+        "cc": [],
+        "subject": "Order #1042 – delivery address",
+        "minutes_ago": 3 * 24 * 60,
+        "text": "Hello,\n\nI just ordered the hiking boots (#1042). Could you ship them to my office instead?\n"
+        "Berg & Co, Storgatan 12, Stockholm.\n\nJonas\n",
+        "html": "",
+        "attachment": None,
     },
     {
         "from": ("Tom Becker", "tom.becker@example.net"),
@@ -99,3 +117,17 @@ def seed(admin) -> None:
             received_at=at,
         )
         inbound.process_inbound_email(stored.pk)
+    link_jonas(admin)
+
+
+def link_jonas(admin) -> None:
+    """Jonas by email and Jonas on Instagram are one person: merged, as an agent would after the suggestion."""
+    instagram = Customer.objects.filter(identities__external_id=demo_data.CUSTOMERS[1]["igsid"]).first()
+    by_mail = Customer.objects.filter(identities__external_id="jonas.berg@example.com").first()
+    if instagram is None or by_mail is None:
+        return  # the Instagram demo is not loaded
+    customers.merge_customers(instagram, by_mail, admin)
+    # An older case, answered then: closed like a finished one.
+    for conversation in instagram.conversations.filter(entry_point__kind=EntryPoint.Kind.EMAIL_ADDRESS):
+        if not conversation.is_closed:
+            services.close_conversation(conversation, admin)

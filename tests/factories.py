@@ -29,9 +29,8 @@ def make_inbox(name=None, kind=Channel.Kind.MESSAGING, default=False, members=()
 
 def make_user(role=User.Role.AGENT, email=None, password="pw-for-tests-123", **fields):
     n = next(_sequence)
-    return User.objects.create_user(
-        email or f"user{n}@example.test", password, role=role, first_name=f"User{n}", **fields
-    )
+    fields.setdefault("first_name", f"User{n}")
+    return User.objects.create_user(email or f"user{n}@example.test", password, role=role, **fields)
 
 
 def make_admin(**fields):

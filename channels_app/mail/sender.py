@@ -9,8 +9,8 @@ import smtplib
 
 from django.db.models import Q
 
-from conversations.models import TimelineItem
-from conversations.senders import ChannelSender, ReplyWindow, SendFailed
+from conversations.models import Attachment, TimelineItem
+from conversations.senders import AttachmentLimits, ChannelSender, ReplyWindow, SendFailed
 
 from .models import EmailAddress
 from .outgoing import build_reply, remember_sent
@@ -42,6 +42,17 @@ def thread_subject(conversation) -> str:
     return first or ""
 
 
+def _files(attachment_ids) -> list[tuple[str, bytes, str]]:
+    """The agent's files for the email: (filename, bytes, content type), in the order chosen."""
+    files = []
+    for attachment in Attachment.objects.filter(pk__in=attachment_ids).order_by("pk"):
+        with attachment.file.open("rb") as stored:
+            content = stored.read()
+        name = attachment.filename or attachment.file.name.rsplit("/", 1)[-1]
+        files.append((name, content, attachment.content_type or "application/octet-stream"))
+    return files
+
+
 class EmailSender(ChannelSender):
     entry_point_kinds = ("email_address",)
     label = "Email"
@@ -55,6 +66,11 @@ class EmailSender(ChannelSender):
         if _address(entry_point) is None:
             return "This email address is no longer connected."
         return ""
+
+    def attachment_limits(self, conversation) -> AttachmentLimits:
+        # Most mail servers refuse messages over 25 MB once encoded (base64 adds a third).
+        size = 15_000_000
+        return AttachmentLimits({"image": size, "video": size, "audio": size, "file": size}, max_count=5, together=True)
 
     def validate(self, conversation, kind: str, payload: dict) -> None:
         # Reactions have no meaning in email; the composer does not offer them.
@@ -73,6 +89,7 @@ class EmailSender(ChannelSender):
             thread_message_ids=thread_message_ids(conversation),
             conversation_id=conversation.pk,
             automatic=bool(message.payload.get("automatic")),
+            attachments=_files(message.payload.get("attachment_ids", [])),
         )
         try:
             email.send(fail_silently=False)

@@ -9,7 +9,9 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.formats import date_format
 
-from conversations.senders import ChannelSender, RateLimit, ReplyWindow, SendFailed
+from conversations.attachments import public_url
+from conversations.models import Attachment
+from conversations.senders import AttachmentLimits, ChannelSender, RateLimit, ReplyWindow, SendFailed
 
 from . import messenger_graph
 from . import send as send_api
@@ -47,6 +49,13 @@ def messenger_rate_limit() -> RateLimit:
 
 def _local(moment) -> str:
     return date_format(timezone.localtime(moment), "M j, H:i")
+
+
+def attachment_url(payload: dict) -> str:
+    """Where Meta fetches the file: our signed link for an agent's upload, or a URL given as it is."""
+    if payload.get("attachment_id"):
+        return public_url(Attachment.objects.get(pk=payload["attachment_id"]))
+    return payload["attachment_url"]
 
 
 def _account(entry_point) -> InstagramAccount | None:
@@ -102,6 +111,10 @@ class InstagramSender(MetaPageSender):
     label = "Instagram"
     max_text_length = 1000
 
+    def attachment_limits(self, conversation) -> AttachmentLimits:
+        # Meta's limits for Instagram messages: images 8 MB, video and audio 25 MB; no other files.
+        return AttachmentLimits({"image": 8_000_000, "video": 25_000_000, "audio": 25_000_000})
+
     def rate_limit(self, entry_point) -> RateLimit:
         return instagram_rate_limit()
 
@@ -151,11 +164,11 @@ class InstagramSender(MetaPageSender):
 
 
 def _message_body(payload: dict) -> dict:
-    if payload.get("attachment_url"):
+    if payload.get("attachment_url") or payload.get("attachment_id"):
         return {
             "attachment": {
                 "type": payload.get("attachment_type", "image"),
-                "payload": {"url": payload["attachment_url"]},
+                "payload": {"url": attachment_url(payload)},
             }
         }
     return {"text": payload["text"]}
@@ -171,6 +184,10 @@ class MessengerSender(MetaPageSender):
     entry_point_kinds = ("messenger",)
     label = "Messenger"
     max_text_length = messenger_graph.MAX_TEXT_LENGTH
+
+    def attachment_limits(self, conversation) -> AttachmentLimits:
+        size = 25_000_000  # Messenger's limit for every attachment type
+        return AttachmentLimits({"image": size, "video": size, "audio": size, "file": size})
 
     def rate_limit(self, entry_point) -> RateLimit:
         return messenger_rate_limit()
@@ -199,13 +216,13 @@ class MessengerSender(MetaPageSender):
         try:
             if message.kind == message.Kind.REACTION:
                 return messenger_graph.send_reaction(token, page.page_id, message.recipient_id, payload["message_id"])
-            if payload.get("attachment_url"):
+            if payload.get("attachment_url") or payload.get("attachment_id"):
                 return messenger_graph.send_attachment(
                     token,
                     page.page_id,
                     message.recipient_id,
                     payload.get("attachment_type", "image"),
-                    payload["attachment_url"],
+                    attachment_url(payload),
                     human_agent=human_agent,
                 )
             return messenger_graph.send_text(token, page.page_id, message.recipient_id, payload["text"], human_agent)

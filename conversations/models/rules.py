@@ -70,11 +70,14 @@ class Rule(models.Model):
         related_name="+",
         verbose_name="assign to agent",
     )
+    add_topic = models.ForeignKey(
+        "Topic", on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name="add topic"
+    )
     close = models.BooleanField("close the conversation", default=False)
     created_at = models.DateTimeField(default=timezone.now)
 
     CONDITION_FIELDS = ["channel", "entry_point", "inbox", "first_message_only", "words", "customer_is_new", "hours"]
-    ACTION_FIELDS = ["note_text", "auto_reply_text", "move_to_inbox", "assign_to", "close"]
+    ACTION_FIELDS = ["note_text", "auto_reply_text", "move_to_inbox", "assign_to", "add_topic", "close"]
 
     class Meta:
         ordering = ["position", "id"]
@@ -94,6 +97,7 @@ class Rule(models.Model):
             or self.auto_reply_text.strip()
             or self.move_to_inbox_id
             or self.assign_to_id
+            or self.add_topic_id
             or self.close
         )
 
@@ -105,7 +109,7 @@ class Rule(models.Model):
                 "every message."
             )
         if not self.has_action():
-            errors.append("Add at least one action: a note, an auto-reply, a move, an assignment or close.")
+            errors.append("Add at least one action: a note, an auto-reply, a move, an assignment, a topic or close.")
         if self.words.strip() and not self.word_list():
             errors.append("The words field has only commas; write at least one word.")
         if errors:

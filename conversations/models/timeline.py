@@ -39,6 +39,9 @@ class Conversation(models.Model):
     last_activity_at = models.DateTimeField(default=timezone.now)
     first_response_at = models.DateTimeField(null=True, blank=True)
     sla_due_at = models.DateTimeField(null=True, blank=True)
+    # Hidden from the open lists until then (or the customer's next message); the status is kept.
+    snoozed_until = models.DateTimeField(null=True, blank=True, db_index=True)
+    topics = models.ManyToManyField("Topic", blank=True, related_name="conversations")
     updated_at = models.DateTimeField(auto_now=True, db_index=True)
 
     class Meta:

@@ -129,3 +129,46 @@ def email_parts(item):
         "attachments": listed,
         "has_remote_images": "data-remote-src=" in body,
     }
+
+
+@register.simple_tag
+def unread_count(counts, inbox_id):
+    """Conversations with unread messages in one Inbox (the list's inbox tabs)."""
+    return (counts or {}).get(inbox_id, 0)
+
+
+@register.filter
+def highlight(text, q, width=120):
+    """The text with each match of `q` marked (escaped first); a long text is cut around the first match."""
+    text = str(text or "")
+    q = (q or "").strip().lstrip("@")
+    if not q:
+        return html.escape(text)
+    lowered, needle = text.lower(), q.lower()
+    first = lowered.find(needle)
+    if len(text) > width:
+        start = max(0, first - width // 3) if first >= 0 else 0
+        text = ("…" if start else "") + text[start : start + width] + ("…" if start + width < len(text) else "")
+        lowered = text.lower()
+    parts, position = [], 0
+    while (found := lowered.find(needle, position)) >= 0:
+        parts.append(html.escape(text[position:found]))
+        parts.append(f"<mark>{html.escape(text[found : found + len(q)])}</mark>")
+        position = found + len(q)
+    parts.append(html.escape(text[position:]))
+    return mark_safe("".join(parts))  # noqa: S308 - every part is escaped above
+
+
+@register.simple_tag
+def search_match(row, q):
+    """Why a row matched a search, highlighted: the message text, else the customer's email, phone or id."""
+    if getattr(row, "match_text", None):
+        return highlight(row.match_text, q)
+    needle = q.strip().lstrip("@").lower()
+    customer = row.customer
+    for value in [*customer.emails, *customer.phones]:
+        if needle in value.lower():
+            return highlight(value, q)
+    if needle and needle not in customer.display_name.lower() and needle not in customer.username.lower():
+        return mark_safe(f"Matched an address or id containing <mark>{html.escape(q)}</mark>")  # noqa: S308
+    return ""

@@ -2,7 +2,7 @@ from django.core.management import call_command
 
 from channels_app.meta.models import InstagramAccount
 from channels_app.models import Channel
-from conversations.models import Conversation
+from conversations.models import Conversation, Customer
 from inbox.models import User
 
 
@@ -39,10 +39,19 @@ def test_the_demo_has_an_email_address_whose_mail_reaches_ben(db):
     assert address.entry_point.channel.kind == "email"
     ben = User.objects.get(email="ben@demo.test")
     emails = Conversation.objects.filter(entry_point=address.entry_point)
-    assert emails.count() == 2
+    assert emails.count() == 3
     assert {conversation.inbox_id for conversation in emails} <= set(member_inbox_ids(ben))
     marta = emails.get(customer__identities__external_id="marta.rossi@example.com")
     message = marta.items.get(kind="customer_message")
     assert message.metadata["subject"] == "Invoice for order #2087"
     assert message.metadata["cc"] == ["luca.rossi@example.com"]
     assert message.attachments.get().filename == "order-2087.txt"
+
+
+def test_the_demo_has_a_customer_on_instagram_and_email_with_one_timeline(db):
+    call_command("seed_demo")
+
+    jonas = Customer.objects.get(name="Jonas Berg")
+
+    assert sorted(jonas.identities.values_list("entry_point__kind", flat=True)) == ["email_address", "instagram"]
+    assert jonas.conversations.count() == 2

@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("conversations", "0009_identity_attributes"),
+        ("conversations", "0012_search_contacts_trigram_indexes"),
     ]
 
     operations = [
