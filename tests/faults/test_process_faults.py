@@ -16,7 +16,13 @@ from channels_app.meta.models import WebhookEvent
 from channels_app.models import EntryPoint
 from conversations.models import TimelineItem
 from tests.conftest import ROOT, purge_queues, start_worker, stop_process, wait_for, worker_env
-from tests.factories import make_entry_point, make_inbox, make_instagram_account
+from tests.factories import (
+    make_entry_point,
+    make_inbox,
+    make_instagram_account,
+    make_messenger_page,
+    make_whatsapp_number,
+)
 from tests.meta_payloads import IG_ACCOUNT_ID, post_webhook
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -76,6 +82,98 @@ def test_a_worker_killed_mid_burst_loses_nothing_and_duplicates_nothing(account,
 
     texts = list(TimelineItem.objects.values_list("text", flat=True))
     assert sorted(texts) == sorted(f"message {n}" for n in range(150))
+    assert set(WebhookEvent.objects.values_list("status", flat=True)) == {"processed"}
+
+
+PAGE_ID = "100000000000001"
+PHONE_NUMBER_ID = "106540352242922"
+
+
+def messenger_burst(count):
+    for n in range(count):
+        yield {
+            "object": "page",
+            "entry": [
+                {
+                    "id": PAGE_ID,
+                    "time": 1764037200000,
+                    "messaging": [
+                        {
+                            "sender": {"id": f"88{n % 20:014d}"},
+                            "recipient": {"id": PAGE_ID},
+                            "timestamp": 1764037200000 + n,
+                            "message": {"mid": f"m_burst_{n}", "text": f"message {n}"},
+                        }
+                    ],
+                }
+            ],
+        }
+
+
+def whatsapp_burst(count):
+    for n in range(count):
+        customer = f"1650555{n % 20:04d}"
+        yield {
+            "object": "whatsapp_business_account",
+            "entry": [
+                {
+                    "id": "102290129340398",
+                    "changes": [
+                        {
+                            "field": "messages",
+                            "value": {
+                                "messaging_product": "whatsapp",
+                                "metadata": {"display_phone_number": "15550783881", "phone_number_id": PHONE_NUMBER_ID},
+                                "contacts": [{"profile": {"name": f"Customer {n % 20}"}, "wa_id": customer}],
+                                "messages": [
+                                    {
+                                        "from": customer,
+                                        "id": f"wamid.burst.{n}",
+                                        "timestamp": str(1764037200 + n),
+                                        "type": "text",
+                                        "text": {"body": f"message {n}"},
+                                    }
+                                ],
+                            },
+                        }
+                    ],
+                }
+            ],
+        }
+
+
+@pytest.mark.parametrize("product", ["messenger", "whatsapp"])
+def test_a_worker_killed_mid_burst_loses_nothing_on_messenger_and_whatsapp(product, services, client, tmp_path):
+    purge_queues()
+    make_inbox("Messaging", default=True)
+    if product == "messenger":
+        make_messenger_page(page_id=PAGE_ID)
+        deliveries = list(messenger_burst(80))
+    else:
+        make_whatsapp_number(phone_number_id=PHONE_NUMBER_ID)
+        deliveries = list(whatsapp_burst(80))
+    log = tmp_path / "worker.log"
+    worker = start_worker(log)
+    for payload in deliveries:
+        assert post_webhook(client, payload).status_code == 200
+    wait_for(lambda: TimelineItem.objects.count() >= 10, timeout=60, message="the worker to start on the burst")
+
+    worker.send_signal(signal.SIGKILL)
+    worker.wait()
+    worker = start_worker(log)
+    try:
+        WebhookEvent.objects.filter(status="received").update(received_at=timezone.now() - timedelta(minutes=2))
+        webhooks.sweep_unprocessed()
+        wait_for(
+            lambda: not WebhookEvent.objects.filter(status="received").exists(),
+            timeout=60,
+            message="every delivery to be processed",
+        )
+    finally:
+        stop_process(worker)
+
+    texts = list(TimelineItem.objects.values_list("text", flat=True))
+    assert sorted(texts) == sorted(f"message {n}" for n in range(80))
     assert set(WebhookEvent.objects.values_list("status", flat=True)) == {"processed"}
 
 
