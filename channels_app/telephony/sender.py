@@ -13,7 +13,9 @@ from django.utils import timezone
 from django.utils.formats import date_format
 
 from channels_app.models import PhoneNumber
-from conversations.senders import ChannelSender, RateLimit, ReplyWindow, SendFailed, SendRefused
+from conversations.attachments import public_url
+from conversations.models import Attachment
+from conversations.senders import AttachmentLimits, ChannelSender, RateLimit, ReplyWindow, SendFailed, SendRefused
 
 from .models import SmsOptOut, TwilioAccount, TwilioNumber
 from .numbers import format_number
@@ -23,6 +25,9 @@ AUTH_FAILED = 20003
 TOO_MANY_REQUESTS = 20429
 # Twilio's Messages API refuses a body longer than this.
 MAX_BODY = 1600
+# MMS: Twilio accepts up to 10 media of 5 MB in all; carriers pass images reliably, so we send those.
+MMS_MAX_BYTES = 5_000_000
+MMS_MAX_FILES = 10
 
 
 def twilio_number(entry_point) -> TwilioNumber | None:
@@ -83,6 +88,13 @@ class SmsSender(ChannelSender):
             return "This number is no longer connected in Settings › Phone numbers."
         return ""
 
+    def attachment_limits(self, conversation) -> AttachmentLimits | None:
+        """Pictures as MMS, with the text in the same message, where the number can send MMS."""
+        number = twilio_number(conversation.entry_point)
+        if number is None or not number.mms:
+            return None
+        return AttachmentLimits({"image": MMS_MAX_BYTES}, max_count=MMS_MAX_FILES, together=True)
+
     def validate(self, conversation, kind: str, payload: dict) -> None:
         super().validate(conversation, kind, payload)
         identity = conversation.customer.identities.filter(entry_point_id=conversation.entry_point_id).first()
@@ -104,10 +116,17 @@ class SmsSender(ChannelSender):
                 number.phone_number.e164,
                 message.recipient_id,
                 message.payload.get("text", ""),
+                media_urls=media_urls(message.payload),
                 status_callback=status_callback_url(),
             )
         except ProviderError as error:
             raise failure(error, number.account) from error
+
+
+def media_urls(payload: dict) -> list[str]:
+    """Signed, expiring links to the files of an MMS; Twilio fetches them from us."""
+    ids = payload.get("attachment_ids") or []
+    return [public_url(attachment) for attachment in Attachment.objects.filter(pk__in=ids).order_by("pk")]
 
 
 def failure(error: ProviderError, account: TwilioAccount) -> SendFailed:

@@ -151,3 +151,46 @@ def test_a_number_that_cannot_text_closes_the_window(conversation, number):
 
     assert window.state == ReplyWindow.CLOSED
     assert "cannot send text messages" in window.reason
+
+
+PNG = (
+    b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4\x89"
+    b"\x00\x00\x00\rIDATx\x9cc\xf8\x0f\x00\x00\x01\x01\x00\x05\x18\xd8N\x00\x00\x00\x00IEND\xaeB`\x82"
+)
+
+
+def test_a_number_without_mms_sends_no_files_and_says_so(conversation, number):
+    number.mms = False
+    number.save()
+
+    with pytest.raises(SendRefused, match="Sending files is not supported on SMS yet"):
+        outbound.send_files(conversation, make_user(), [("photo.png", PNG)], "Here it is")
+
+
+def test_a_picture_goes_as_mms_with_the_text_and_a_signed_link(conversation, number, mocked, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    number.mms = True
+    number.save()
+    mocked.post(f"{API}/Messages.json", json={"sid": "SM" + "c" * 32, "status": "queued"}, status=201)
+
+    [item] = outbound.send_files(conversation, make_user(), [("photo.png", PNG)], "Here it is")
+    SmsSender().send(OutboundMessage.objects.get(item=item), ReplyWindow(ReplyWindow.OPEN))
+
+    sent = parse_qs(mocked.calls[0].request.body)
+    assert sent["Body"] == ["Here it is"]
+    [media_url] = sent["MediaUrl"]
+    assert media_url.startswith("http://testserver/")
+    # The link Twilio fetches serves exactly the picture, without signing in.
+    from django.test import Client
+
+    response = Client().get(media_url.removeprefix("http://testserver"))
+    assert response.status_code == 200
+    assert b"".join(response.streaming_content) == PNG
+
+
+def test_mms_takes_pictures_only(conversation, number):
+    number.mms = True
+    number.save()
+
+    with pytest.raises(SendRefused, match="SMS can't send notes.pdf"):
+        outbound.send_files(conversation, make_user(), [("notes.pdf", b"%PDF-1.4 fake")], "")
