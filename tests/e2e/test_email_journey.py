@@ -33,6 +33,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.integration, pytest.mark.django_db(tr
 SHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots" / "email"
 ADDRESS = "help@shop.test"
 CUSTOMER = ("Nora Lind", "nora.lind@example.org")
+RETURN_LABEL = b"%PDF-1.4\n% a return label\n%%EOF\n"
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
 
 
@@ -170,8 +171,12 @@ def test_add_address_test_forwarding_customer_writes_agent_replies_customer_answ
     agent.screenshot(path=SHOTS / "2-agent-sees-email.png")
 
     # The agent replies; the reply goes out as an email in the customer's thread.
+    # With a file: the label for the replacement parcel, sent as an attachment of the same email.
+    agent.get_by_test_id("attach-input").set_input_files(
+        files=[{"name": "return-label.pdf", "mimeType": "application/pdf", "buffer": RETURN_LABEL}]
+    )
     agent.get_by_test_id("composer-text").fill("Sorry about that! A replacement ships tomorrow.")
-    agent.get_by_test_id("composer-text").press("Enter")
+    agent.get_by_test_id("send-reply").click()
     reply_item = agent.locator(".msg.kind-agent_message", has_text="A replacement ships tomorrow")
     expect(reply_item.locator(".delivery")).to_contain_text(re.compile("Sent|Delivered"))
     reply = outbox_message(outbox, lambda message: "replacement ships" in text_of(message), "the reply")
@@ -181,6 +186,8 @@ def test_add_address_test_forwarding_customer_writes_agent_replies_customer_answ
     assert reply["To"] == CUSTOMER[1]
     assert "Ben Agent via Shop Help" in reply["From"] and ADDRESS in reply["From"]
     assert "Shop · Customer care" in text_of(reply)
+    [label] = [part for part in reply.iter_attachments() if part.get_filename() == "return-label.pdf"]
+    assert label.get_content() == RETURN_LABEL
     conversation = Conversation.objects.get(entry_point=address.entry_point)
 
     # The customer answers our reply in the thread; it lands in the same conversation.
