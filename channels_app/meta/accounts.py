@@ -130,17 +130,21 @@ def remove_account(account: InstagramAccount) -> str:
     except GraphError as error:
         error_message = str(error)
         logger.warning("Page %s not unsubscribed: %s", account.page_id, error)
-    with transaction.atomic():
-        InstagramAccount.objects.filter(pk=account.pk).update(
-            status=InstagramAccount.Status.REMOVED, status_reason="Removed in Settings"
-        )
-        EntryPoint.objects.filter(pk=account.entry_point_id).update(active=False)
-        outbound.fail_queued(
-            account.entry_point_id,
-            f"Not sent: the account @{account.username} was removed in Settings. "
-            "Retry once an admin has added it again.",
-        )
+    _mark_removed(account, f"the account @{account.username}")
     return error_message
+
+
+def _mark_removed(connection: InstagramAccount | MessengerPage | WhatsAppNumber, what: str) -> None:
+    """Removed in Settings: the Entry Point stops routing, and what was still queued fails with the reason
+    (Retry works once it is added again). The same for every Meta product."""
+    model = type(connection)
+    with transaction.atomic():
+        model.objects.filter(pk=connection.pk).update(status=model.Status.REMOVED, status_reason="Removed in Settings")
+        EntryPoint.objects.filter(pk=connection.entry_point_id).update(active=False)
+        outbound.fail_queued(
+            connection.entry_point_id,
+            f"Not sent: {what} was removed in Settings. Retry once an admin has added it again.",
+        )
 
 
 def mark_needs_reauthorization(account: InstagramAccount | MessengerPage | WhatsAppNumber, reason: str) -> None:
@@ -272,21 +276,8 @@ def remove_messenger_page(page: MessengerPage) -> str:
     except GraphError as error:
         error_message = str(error)
         logger.warning("Page %s not unsubscribed: %s", page.page_id, error)
-    with transaction.atomic():
-        MessengerPage.objects.filter(pk=page.pk).update(
-            status=MessengerPage.Status.REMOVED, status_reason="Removed in Settings"
-        )
-        EntryPoint.objects.filter(pk=page.entry_point_id).update(active=False)
-        outbound.fail_queued(
-            page.entry_point_id,
-            f"Not sent: the Page {page.page_name} was removed in Settings. Retry once an admin has added it again.",
-        )
+    _mark_removed(page, f"the Page {page.page_name}")
     return error_message
-
-
-def mark_page_needs_reauthorization(page: MessengerPage, reason: str) -> None:
-    """Messenger's token was refused: sends pause and the admins are emailed, as for Instagram."""
-    mark_needs_reauthorization(page, reason)
 
 
 # --- WhatsApp numbers -------------------------------------------------------------
@@ -381,22 +372,8 @@ def remove_whatsapp_number(number: WhatsAppNumber) -> str:
         except GraphError as error:
             error_message = str(error)
             logger.warning("WABA %s not unsubscribed: %s", number.waba_id, error)
-    with transaction.atomic():
-        WhatsAppNumber.objects.filter(pk=number.pk).update(
-            status=WhatsAppNumber.Status.REMOVED, status_reason="Removed in Settings"
-        )
-        EntryPoint.objects.filter(pk=number.entry_point_id).update(active=False)
-        outbound.fail_queued(
-            number.entry_point_id,
-            f"Not sent: the WhatsApp number {number.display_phone_number} was removed in Settings. "
-            "Retry once an admin has added it again.",
-        )
+    _mark_removed(number, f"the WhatsApp number {number.display_phone_number}")
     return error_message
-
-
-def mark_number_paused(number: WhatsAppNumber, reason: str) -> None:
-    """Meta stopped the number's sends (token, payment): sends wait and the admins are emailed."""
-    mark_needs_reauthorization(number, reason)
 
 
 def sync_templates(waba_id: str, token: str) -> int:

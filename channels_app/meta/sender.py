@@ -15,7 +15,7 @@ from conversations.senders import AttachmentLimits, ChannelSender, RateLimit, Re
 
 from . import messenger_graph
 from . import send as send_api
-from .accounts import mark_needs_reauthorization, mark_page_needs_reauthorization
+from .accounts import mark_needs_reauthorization
 from .graph import GraphError
 from .models import InstagramAccount, MessengerPage
 
@@ -228,7 +228,7 @@ class MessengerSender(MetaPageSender):
             return messenger_graph.send_text(token, page.page_id, message.recipient_id, payload["text"], human_agent)
         except GraphError as error:
             if error.token_invalid:
-                mark_page_needs_reauthorization(page, f"Meta refused the page token: {error.message}")
+                mark_needs_reauthorization(page, f"Meta refused the page token: {error.message}")
                 raise SendFailed(SendFailed.PAUSED, str(error), reached_provider=False) from error
             if error.rate_limited:
                 raise SendFailed(SendFailed.RATE_LIMITED, str(error)) from error

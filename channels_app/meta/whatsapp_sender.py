@@ -12,7 +12,7 @@ from django.utils.formats import date_format
 from conversations.senders import ChannelSender, RateLimit, ReplyWindow, SendFailed
 
 from . import whatsapp_graph
-from .accounts import mark_number_paused
+from .accounts import mark_needs_reauthorization
 from .graph import GraphError
 from .models import WhatsAppNumber, WhatsAppTemplate
 
@@ -140,7 +140,7 @@ class WhatsAppSender(ChannelSender):
         except GraphError as error:
             reason, outcome = whatsapp_graph.whatsapp_send_failure(error)
             if outcome == whatsapp_graph.PAUSED:
-                mark_number_paused(number, reason)
+                mark_needs_reauthorization(number, reason)
                 raise SendFailed(SendFailed.PAUSED, reason, reached_provider=False) from error
             if outcome == whatsapp_graph.RATE_LIMITED:
                 retry_after = settings.WHATSAPP_PAIR_RETRY_SECONDS if error.code == PAIR_RATE_LIMIT else None

@@ -18,8 +18,8 @@ def test_a_messenger_page_that_needs_reauthorization_emails_the_admins_once(db, 
     make_admin(email="owner@example.test")
     page = make_messenger_page(page_name="Acme Blog")
 
-    accounts.mark_page_needs_reauthorization(page, "Meta refused the page token: Session has expired.")
-    accounts.mark_page_needs_reauthorization(page, "Meta refused the page token: Session has expired.")
+    accounts.mark_needs_reauthorization(page, "Meta refused the page token: Session has expired.")
+    accounts.mark_needs_reauthorization(page, "Meta refused the page token: Session has expired.")
 
     assert MessengerPage.objects.get().status == MessengerPage.Status.NEEDS_REAUTHORIZATION
     assert len(mailoutbox) == 1
@@ -33,7 +33,9 @@ def test_a_paused_whatsapp_number_emails_the_admins(db, mailoutbox):
     make_admin(email="owner@example.test")
     number = make_whatsapp_number(verified_name="Acme Shoes")
 
-    accounts.mark_number_paused(number, "WhatsApp sending is stopped by a payment problem on the business account.")
+    accounts.mark_needs_reauthorization(
+        number, "WhatsApp sending is stopped by a payment problem on the business account."
+    )
 
     assert WhatsAppNumber.objects.get().status == WhatsAppNumber.Status.NEEDS_REAUTHORIZATION
     assert "payment problem" in mailoutbox[0].body and "/settings/meta/whatsappnumber/" in mailoutbox[0].body
