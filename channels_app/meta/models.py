@@ -8,14 +8,37 @@ from django.utils import timezone
 from channels_app.fields import EncryptedTextField
 
 
-class InstagramAccount(models.Model):
-    """An Instagram Professional account connected through a Facebook Page."""
+class MetaConnection(models.Model):
+    """What every connected Meta product has: its state, who added it and when."""
 
     class Status(models.TextChoices):
         CONNECTED = "connected", "Connected"
         NEEDS_REAUTHORIZATION = "needs_reauthorization", "Needs reauthorization"
         NOT_SUBSCRIBED = "not_subscribed", "Webhooks not subscribed"
         REMOVED = "removed", "Removed"
+
+    status = models.CharField(max_length=30, choices=Status.choices, default=Status.CONNECTED)
+    status_reason = models.TextField(blank=True)
+    added_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name="Added By",
+    )
+    added_on = models.DateTimeField("Added On", default=timezone.now)
+
+    class Meta:
+        abstract = True
+
+    @property
+    def sends_paused(self):
+        return self.status in (self.Status.NEEDS_REAUTHORIZATION, self.Status.REMOVED)
+
+
+class InstagramAccount(MetaConnection):
+    """An Instagram Professional account connected through a Facebook Page."""
 
     entry_point = models.OneToOneField(
         "channels_app.EntryPoint", on_delete=models.PROTECT, related_name="instagram_account"
@@ -27,22 +50,11 @@ class InstagramAccount(models.Model):
     name = models.CharField(max_length=200, blank=True)
     profile_picture_url = models.URLField(max_length=1000, blank=True)
     page_access_token = EncryptedTextField(editable=False)
-    status = models.CharField(max_length=30, choices=Status.choices, default=Status.CONNECTED)
-    status_reason = models.TextField(blank=True)
     convert_story_mentions = models.BooleanField(
         "Convert Story @mentions to Conversations",
         default=False,
         help_text="Warning: story mentions can create hundreds or thousands of conversations.",
     )
-    added_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="+",
-        verbose_name="Added By",
-    )
-    added_on = models.DateTimeField("Added On", default=timezone.now)
 
     class Meta:
         ordering = ["page_name"]
@@ -53,15 +65,9 @@ class InstagramAccount(models.Model):
     def __str__(self):
         return f"{self.page_name} (@{self.username})"
 
-    @property
-    def sends_paused(self):
-        return self.status in (self.Status.NEEDS_REAUTHORIZATION, self.Status.REMOVED)
 
-
-class MessengerPage(models.Model):
+class MessengerPage(MetaConnection):
     """A Facebook Page whose Messenger conversations are an Entry Point of the Messaging Channel."""
-
-    Status = InstagramAccount.Status
 
     entry_point = models.OneToOneField(
         "channels_app.EntryPoint", on_delete=models.PROTECT, related_name="messenger_page"
@@ -69,17 +75,6 @@ class MessengerPage(models.Model):
     page_id = models.CharField("Page ID", max_length=64, unique=True)
     page_name = models.CharField("Page Name", max_length=200)
     page_access_token = EncryptedTextField(editable=False)
-    status = models.CharField(max_length=30, choices=Status.choices, default=Status.CONNECTED)
-    status_reason = models.TextField(blank=True)
-    added_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="+",
-        verbose_name="Added By",
-    )
-    added_on = models.DateTimeField("Added On", default=timezone.now)
 
     class Meta:
         ordering = ["page_name"]
@@ -89,15 +84,9 @@ class MessengerPage(models.Model):
     def __str__(self):
         return self.page_name
 
-    @property
-    def sends_paused(self):
-        return self.status in (self.Status.NEEDS_REAUTHORIZATION, self.Status.REMOVED)
 
-
-class WhatsAppNumber(models.Model):
+class WhatsAppNumber(MetaConnection):
     """A WhatsApp Business phone number (Cloud API) as an Entry Point of the Messaging Channel."""
-
-    Status = InstagramAccount.Status
 
     entry_point = models.OneToOneField(
         "channels_app.EntryPoint", on_delete=models.PROTECT, related_name="whatsapp_number"
@@ -109,17 +98,6 @@ class WhatsAppNumber(models.Model):
     quality_rating = models.CharField("Quality rating", max_length=20, blank=True)
     messaging_limit_tier = models.CharField("Messaging limit tier", max_length=30, blank=True)
     access_token = EncryptedTextField(editable=False)
-    status = models.CharField(max_length=30, choices=Status.choices, default=Status.CONNECTED)
-    status_reason = models.TextField(blank=True)
-    added_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="+",
-        verbose_name="Added By",
-    )
-    added_on = models.DateTimeField("Added On", default=timezone.now)
 
     class Meta:
         ordering = ["display_phone_number"]
@@ -129,10 +107,6 @@ class WhatsAppNumber(models.Model):
     def __str__(self):
         name = self.display_phone_number
         return f"{name} ({self.verified_name})" if self.verified_name else name
-
-    @property
-    def sends_paused(self):
-        return self.status in (self.Status.NEEDS_REAUTHORIZATION, self.Status.REMOVED)
 
 
 class WhatsAppTemplate(models.Model):
