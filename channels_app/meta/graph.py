@@ -61,6 +61,11 @@ class GraphError(Exception):
         return self.code in USER_UNAVAILABLE_CODES
 
     @property
+    def worth_retrying(self):
+        """A later try may succeed: no answer, a server error, a rate limit, or a token an admin may renew."""
+        return self.transient or self.token_invalid or self.code is None
+
+    @property
     def transient(self):
         """Worth retrying as is: no answer, or a server-side error."""
         return self.transport or (self.http_status is not None and self.http_status >= 500) or bool(self.rate_limited)

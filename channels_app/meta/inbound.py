@@ -242,15 +242,20 @@ def fetch_profile(identity_id: int) -> bool:
         profile = graph_profile(account.page_access_token, identity.external_id)
     except GraphError as error:
         logger.warning("Profile of identity %s not fetched: %s", identity_id, error)
-        return not error.transient and not error.token_invalid and error.code not in (None, 4, 17, 32, 613)
-    customer = identity.customer
-    customer.name = profile.name or customer.name
-    customer.username = profile.username or customer.username
-    customer.profile_picture_url = profile.picture_url
+        return not error.worth_retrying
+    save_profile(identity.customer, profile.name, profile.picture_url, username=profile.username)
+    return True
+
+
+def save_profile(customer, name: str, picture_url: str, username: str = "") -> None:
+    """What a Meta profile look-up found: the name (and username), and the picture stored by us."""
+    customer.name = name or customer.name
+    customer.username = username or customer.username
+    customer.profile_picture_url = picture_url
     customer.profile_fetched_at = timezone.now()
-    if profile.picture_url:
+    if picture_url:
         try:
-            content, _content_type = fetch_media(profile.picture_url)
+            content, _content_type = fetch_media(picture_url)
             customer.profile_picture.save(
                 file_name_for(content, f"customer-{customer.pk}"),
                 ContentFile(content),
@@ -261,4 +266,3 @@ def fetch_profile(identity_id: int) -> bool:
     customer.save()
     for conversation_id in customer.conversations.values_list("pk", flat=True):
         Conversation.touch(conversation_id)
-    return True

@@ -9,9 +9,6 @@ customer's identity, echoes told apart by our app id, and PSID profiles.
 
 import logging
 
-from django.core.files.base import ContentFile
-from django.utils import timezone
-
 from channels_app.models import EntryPoint
 from conversations import inbound as core
 from conversations.inbound import IncomingAttachment, IncomingMessage
@@ -20,7 +17,6 @@ from conversations.models import Conversation, CustomerIdentity
 from . import inbound, messenger_graph, parser
 from . import messenger_parser as mp
 from .graph import GraphError
-from .media import MediaError, fetch_media, file_name_for
 from .models import AccountEvent, MessengerPage
 
 logger = logging.getLogger(__name__)
@@ -171,22 +167,8 @@ def fetch_profile(identity_id: int) -> bool:
         profile = messenger_graph.fetch_profile(page.page_access_token, identity.external_id)
     except GraphError as error:
         logger.warning("Messenger profile of identity %s not fetched: %s", identity_id, error)
-        return not error.transient and not error.token_invalid and error.code not in (None, 4, 17, 32, 613)
-    customer = identity.customer
-    customer.name = profile.name or customer.name
-    customer.profile_picture_url = profile.picture_url
-    customer.profile_fetched_at = timezone.now()
-    if profile.picture_url:
-        try:
-            content, _content_type = fetch_media(profile.picture_url)
-            customer.profile_picture.save(
-                file_name_for(content, f"customer-{customer.pk}"), ContentFile(content), save=False
-            )
-        except MediaError as error:
-            logger.info("Profile picture of customer %s not stored: %s", customer.pk, error)
-    customer.save()
-    for conversation_id in customer.conversations.values_list("pk", flat=True):
-        Conversation.touch(conversation_id)
+        return not error.worth_retrying
+    inbound.save_profile(identity.customer, profile.name, profile.picture_url)
     return True
 
 
