@@ -1,7 +1,7 @@
 """Instagram DM → the agent's screen, in a real browser: push against the 1 s poll, same run.
 
     .venv/bin/python bench/dm_to_agent_screen.py [--rate 50] [--seconds 20] [--pairs 3] [--agents 2]
-        [--grace 20] [--web-workers 1] [--port 8173] [--redis redis://127.0.0.1:6379/3] [--database bench_h3]
+        [--grace 30] [--web-workers 1] [--port 8173] [--redis redis://127.0.0.1:6379/3] [--database bench_h3]
 
 One command sets everything up: a fresh PostgreSQL database (--database), migrated; an
 Instagram Entry Point routed to an Inbox with --agents agents (members, Available), Business
@@ -36,11 +36,13 @@ Modes, interleaved (push, poll, push, poll …, --pairs pairs, fresh pages each 
 - poll: the same page with its socket refused (Playwright closes /ws/inbox/ at every attempt),
   so inbox-live.js falls back to the one-second poll of /inbox/changes/: today's path.
 
-After the generator stops the bench waits up to --grace s for the markers still missing.
+Before each round the bench waits until no stored delivery is left for the workers; after the
+generator stops it waits up to --grace s for the markers still missing.
 Printed per round: p50 / p95 / max and markers never seen (must be 0); per mode the median
 and range across rounds; the per-pair ratio push / poll of p95 (median and range); the goal
 (push p95 < 1 s in every push round). For the last round of each mode, where the time goes,
-per marker: webhook acknowledged; queue wait (stored delivery → item created by a worker);
+per marker: webhook acknowledged; queue wait (stored delivery → item created by a worker: the
+dispatcher's batching, the broker, the deliveries of the same batch before it);
 processing (item created → delivery marked processed, before the commit); then until the page
 asks (push: the socket's note, then waiting for a fetch already in flight; poll: waiting for
 the next poll); the changes request (start → end of answer, in the browser's Resource Timing);
@@ -266,7 +268,8 @@ def open_page(browser, state, base, conversation_id, round_number, mode):
         page.route_web_socket(re.compile(r"/ws/inbox/"), lambda socket: socket.close())
     page.goto(f"{base}/inbox/c/{conversation_id}/")
     live = "up" if mode == "push" else "down"
-    page.wait_for_function(f"document.documentElement.dataset.live === '{live}'", timeout=15000)
+    # Polled from here: wait_for_function evaluates a string, which the page's CSP (no eval) refuses.
+    wait_for(lambda: page.evaluate("document.documentElement.dataset.live") == live, 20, f"the page's socket {live}")
     return context, page
 
 
@@ -278,7 +281,20 @@ def clock_offset_ms(page) -> float:
     return browser_now - (before + after) / 2 * 1000
 
 
+def wait_for_drain(timeout=180):
+    """Until no stored delivery waits for a worker: a round must not inherit the last one's backlog."""
+    from channels_app.meta.models import WebhookEvent
+
+    deadline = time.monotonic() + timeout
+    while WebhookEvent.objects.filter(status=WebhookEvent.Status.RECEIVED).exists():
+        if time.monotonic() > deadline:
+            print(f"  (backlog not drained after {timeout} s; the round starts anyway)", flush=True)
+            return
+        time.sleep(0.5)
+
+
 def run_round(r, mode, args, browser, states, base, url, customers, conversation_ids):
+    wait_for_drain()
     pages = [open_page(browser, states[k], base, conversation_ids[k], r, mode) for k in range(args.agents)]
     offsets = [clock_offset_ms(page) for _, page in pages]
     count = int(args.rate * args.seconds)
@@ -404,7 +420,7 @@ def main():
     parser.add_argument("--seconds", type=float, default=20, help="length of each round's load")
     parser.add_argument("--pairs", type=int, default=3, help="push/poll pairs of rounds, interleaved")
     parser.add_argument("--agents", type=int, default=2, help="agents signed in, one page and one customer each")
-    parser.add_argument("--grace", type=float, default=20, help="seconds to wait for missing markers after the load")
+    parser.add_argument("--grace", type=float, default=30, help="seconds to wait for missing markers after the load")
     parser.add_argument("--web-workers", type=int, default=1, help="uvicorn processes")
     parser.add_argument("--port", type=int, default=8173)
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/3", help="broker, cache and channel layer")
@@ -474,7 +490,8 @@ def main():
                 print(
                     f"round {r} {mode}: {result['sent']} DMs, {result['failures']} webhook failures, "
                     f"p50 {percentile(lat, 0.5):.0f} ms, p95 {percentile(lat, 0.95):.0f} ms, "
-                    f"max {percentile(lat, 1.0):.0f} ms, never seen {len(result['missing'])}; "
+                    f"max {percentile(lat, 1.0):.0f} ms, never seen {len(result['missing'])} "
+                    f"({sum(1 for n in result['missing'] if n in result['acks'])} of them acknowledged); "
                     f"browser clock offsets {offsets} ms; load {Path('/proc/loadavg').read_text().split()[0]}",
                     flush=True,
                 )
