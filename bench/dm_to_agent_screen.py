@@ -57,6 +57,7 @@ import re
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import uuid
@@ -452,16 +453,21 @@ def main():
     emails = seed(args.agents)
     base = f"http://127.0.0.1:{args.port}"
     url = f"{base}/webhooks/meta/"
-    log = open(f"/tmp/bench-screen-uvicorn-{RUN}.log", "w")  # noqa: SIM115
+    logs = Path(tempfile.mkdtemp(prefix=f"bench-screen-{RUN}-"))
+    log = open(logs / "uvicorn.log", "w")  # noqa: SIM115
     server = subprocess.Popen(
         [PYTHON, "-m", "uvicorn", "config.asgi:application", "--host", "127.0.0.1", "--port", str(args.port)]
         + ["--workers", str(args.web_workers), "--log-level", "warning"],
         cwd=ROOT,
-        env=env,
+        # No persistent database connections under ASGI: each request runs in a thread of its
+        # own, and every such thread would keep its connection open (Django ticket #33497);
+        # with CONN_MAX_AGE the server used up PostgreSQL's max_connections within a round.
+        env={**env, "CONN_MAX_AGE": "0"},
         stdout=log,
         stderr=subprocess.STDOUT,
     )
-    workers = start_workers(env, 2, queues="celery,media", media_worker=False)
+    workers = start_workers(env, 2, queues="celery,media", media_worker=False, log_dir=logs)
+    print(f"logs of uvicorn and the workers: {logs}", flush=True)
     results = []
     try:
         wait_for(lambda: answers(f"{base}/accounts/login/"), 60, "uvicorn")
