@@ -41,7 +41,8 @@ Modes, interleaved (push, poll, push, poll …, --pairs pairs, fresh pages each 
 
 Before each round the bench waits until no stored delivery is left for the workers; after the
 generator stops it waits up to --grace s for the markers still missing.
-Printed per round: p50 / p95 / max and markers never seen (must be 0); per mode the median
+Printed per round: p50 / p95 / max and markers never seen (must be 0), the pages' changes
+requests, CPU seconds used by uvicorn and by the workers; per mode the median
 and range across rounds; the per-pair ratio push / poll of p95 (median and range); the goal
 (push p95 < 1 s in every push round). For the last round of each mode, where the time goes,
 per marker: webhook acknowledged; queue wait (stored delivery → item created by a worker: the
@@ -285,6 +286,26 @@ def clock_offset_ms(page) -> float:
     return browser_now - (before + after) / 2 * 1000
 
 
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pids) -> float:
+    """utime + stime of these processes and their direct children (uvicorn's workers)."""
+    total = 0
+    for pid in pids:
+        try:
+            children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        except OSError:
+            children = []
+        for each in [pid, *map(int, children)]:
+            try:
+                fields = Path(f"/proc/{each}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            total += int(fields[11]) + int(fields[12])
+    return total / TICK
+
+
 def wait_for_drain(timeout=180):
     """Until no stored delivery waits for a worker: a round must not inherit the last one's backlog."""
     from channels_app.meta.models import WebhookEvent
@@ -297,8 +318,9 @@ def wait_for_drain(timeout=180):
         time.sleep(0.5)
 
 
-def run_round(r, mode, args, browser, states, base, url, customers, conversation_ids):
+def run_round(r, mode, args, browser, states, base, url, customers, conversation_ids, server_pid, worker_pids):
     wait_for_drain()
+    cpu_before = cpu_seconds([server_pid]), cpu_seconds(worker_pids)
     pages = [open_page(browser, states[k], base, conversation_ids[k], r, mode) for k in range(args.agents)]
     offsets = [clock_offset_ms(page) for _, page in pages]
     count = int(args.rate * args.seconds)
@@ -339,6 +361,7 @@ def run_round(r, mode, args, browser, states, base, url, customers, conversation
     unseen = [mid for mid, n in mids.items() if n not in seen]
     stored_unseen = TimelineItem.objects.filter(external_id__in=unseen).count()
     screens = [page.evaluate(SCREEN_STATE) for _, page in pages]
+    cpu = cpu_seconds([server_pid]) - cpu_before[0], cpu_seconds(worker_pids) - cpu_before[1]
     for context, _ in pages:
         context.close()
     found, missing = latencies_ms(scheduled, seen)
@@ -351,6 +374,7 @@ def run_round(r, mode, args, browser, states, base, url, customers, conversation
         "latencies": found,
         "missing": missing,
         "stored_unseen": stored_unseen,
+        "cpu": cpu,
         "offsets": offsets,
         "scheduled": scheduled,
         "seen": seen,
@@ -477,6 +501,7 @@ def main():
         stderr=subprocess.STDOUT,
     )
     workers = start_workers(env, 2, queues="celery,media", media_worker=False, log_dir=logs)
+    worker_pids = [worker.pid for worker in workers]
     print(f"logs of uvicorn and the workers: {logs}", flush=True)
     results = []
     try:
@@ -502,17 +527,22 @@ def main():
             browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
             states = [sign_in(browser, base, email) for email in emails]
             for r, mode in enumerate(mode_order(args.pairs), start=1):
-                result = run_round(r, mode, args, browser, states, base, url, customers, conversation_ids)
+                result = run_round(
+                    r, mode, args, browser, states, base, url, customers, conversation_ids, server.pid, worker_pids
+                )
                 results.append(result)
                 lat = result["latencies"]
                 offsets = ", ".join(f"{offset:+.1f}" for offset in result["offsets"])
+                fetches = sum(len(screen["fetches"]) for screen in result["screens"])
                 print(
                     f"round {r} {mode}: {result['sent']} DMs, {result['failures']} webhook failures, "
                     f"p50 {percentile(lat, 0.5):.0f} ms, p95 {percentile(lat, 0.95):.0f} ms, "
                     f"max {percentile(lat, 1.0):.0f} ms, never seen {len(result['missing'])} "
                     f"({sum(1 for n in result['missing'] if n in result['acks'])} of them acknowledged, "
                     f"{result['stored_unseen']} stored by the end of the grace period); "
-                    f"browser clock offsets {offsets} ms; load {Path('/proc/loadavg').read_text().split()[0]}",
+                    f"{fetches} changes requests from the pages; CPU s: web {result['cpu'][0]:.1f}, "
+                    f"workers {result['cpu'][1]:.1f}; browser clock offsets {offsets} ms; "
+                    f"load {Path('/proc/loadavg').read_text().split()[0]}",
                     flush=True,
                 )
             browser.close()
