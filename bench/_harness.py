@@ -68,12 +68,14 @@ CELERY = [PYTHON, "-m", "celery", "-A", "config"]
 
 
 def start_workers(env, count=2, log_dir=Path("/tmp"), queues="celery", media_worker=True, command=CELERY):
-    """`count` separate `celery worker` processes (as if on separate machines), plus one for
-    the media queue (profile pictures, attachments) as in production. `command` runs Celery's
+    """`count` separate `celery worker` processes (as if on separate machines) consuming
+    `queues` (comma-separated names, each prefixed for this run), plus one for the media
+    queue (profile pictures, attachments) as in production. `command` runs Celery's
     command line (bench/_limiter_worker.py is one that counts what the drainer does)."""
     processes = []
     prefix = env.get("CELERY_QUEUE_PREFIX", "")
-    names = [(n, prefix + queues) for n in range(count)] + ([(count, prefix + "media")] if media_worker else [])
+    own = ",".join(prefix + queue for queue in queues.split(","))  # "celery,media": both, prefixed
+    names = [(n, own) for n in range(count)] + ([(count, prefix + "media")] if media_worker else [])
     for n, queue_names in names:
         log = open(log_dir / f"bench-worker-{n}.log", "w")  # noqa: SIM115
         processes.append(

@@ -76,3 +76,29 @@ def percentile(sorted_values, q):
         return float("nan")
     index = min(len(sorted_values) - 1, max(0, int(q * len(sorted_values) + 0.999999) - 1))
     return sorted_values[index]
+
+
+async def _answered(host, port, payload, intended):
+    results = []
+    await _one(host, port, payload, intended, results)
+    return results[0]
+
+
+async def send_planned(url, planned):
+    """Open loop over distinct requests: `planned` is [(intended epoch time, request bytes)] in time order.
+
+    Each is sent at its intended time whatever happened to the earlier ones; returns
+    [(seconds from the intended time to the end of the answer, ok)] in the same order."""
+    parts = urlsplit(url)
+    tasks = []
+    for intended, payload in planned:
+        delay = intended - time.time()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.create_task(_answered(parts.hostname, parts.port, payload, intended)))
+    return await asyncio.gather(*tasks)
+
+
+def request_bytes(url, body: bytes, headers: dict) -> bytes:
+    """One POST with its own connection, as `send_planned` sends it."""
+    return _request_bytes(url, body, headers)
