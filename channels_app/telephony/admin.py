@@ -166,6 +166,10 @@ class PhoneNumberAdmin(admin.ModelAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("twilio_number__account", "entry_point__channel")
 
+    def get_fieldsets(self, request, obj=None):
+        # A number is added first (held); how its calls are answered is set on its page afterwards.
+        return self.fieldsets if obj else self.fieldsets[:1]
+
     def get_readonly_fields(self, request, obj=None):
         if obj is not None and obj.status == PhoneNumber.Status.CONNECTED:
             return ["e164", "status", "entry_point"]
