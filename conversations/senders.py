@@ -82,10 +82,14 @@ class AttachmentLimits:
 
     def describe(self, label: str) -> str:
         """What the composer says before sending, e.g. "Instagram: image up to 8 MB; one file a message"."""
-        kinds = ", ".join(
-            f"{kind} up to {size // 1_000_000} MB" + (f" ({self.types[kind][0]})" if kind in self.types else "")
-            for kind, size in self.max_bytes.items()
-        )
+        sizes = set(self.max_bytes.values())
+        if set(self.max_bytes) == {"image", "video", "audio", "file"} and len(sizes) == 1 and not self.types:
+            kinds = f"any file up to {sizes.pop() // 1_000_000} MB"
+        else:
+            kinds = ", ".join(
+                f"{kind} up to {size // 1_000_000} MB" + (f" ({self.types[kind][0]})" if kind in self.types else "")
+                for kind, size in self.max_bytes.items()
+            )
         count = "one file a message" if self.max_count == 1 else f"up to {self.max_count} files"
         return f"{label}: {kinds}; {count}."
 

@@ -63,6 +63,7 @@
     ".error:empty{display:none}",
     ".link{background:none;border:0;color:inherit;text-decoration:underline;padding:0}",
     ".shot{display:block;max-width:100%;max-height:220px;border-radius:8px;margin-top:4px;background:#eef}",
+    ".file svg{vertical-align:-2px}",
     ".file{display:block;background:none;border:0;color:inherit;text-decoration:underline;padding:0;margin-top:4px;text-align:left;font:inherit}",
     ".sr{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}",
     "[hidden]{display:none!important}"
@@ -81,12 +82,12 @@
     return node;
   }
 
-  function icon(path) {
+  function icon(path, size) {
     var ns = "http://www.w3.org/2000/svg";
     var svg = document.createElementNS(ns, "svg");
     svg.setAttribute("viewBox", "0 0 24 24");
-    svg.setAttribute("width", "22");
-    svg.setAttribute("height", "22");
+    svg.setAttribute("width", String(size || 22));
+    svg.setAttribute("height", String(size || 22));
     svg.setAttribute("aria-hidden", "true");
     var line = document.createElementNS(ns, "path");
     line.setAttribute("d", path);
@@ -208,16 +209,16 @@
 
   function attachmentNode(attachment) {
     var name = attachment.name || (attachment.kind === "image" ? "Image" : "File");
-    if (!attachment.id) { return el("span", { class: "file", text: "📎 " + name }); }
+    if (!attachment.id) { return el("span", { class: "file" }, [icon(ICON_CLIP, 14), document.createTextNode(" " + name)]); }
     if (attachment.inline) {
       var image = el("img", { class: "shot", alt: name });
       fetchFile(attachment).then(function (blob) {
         image.src = URL.createObjectURL(blob);
         image.addEventListener("load", scrollToEnd, { once: true });
-      }).catch(function () { image.replaceWith(el("span", { class: "file", text: "📎 " + name })); });
+      }).catch(function () { image.replaceWith(el("span", { class: "file" }, [icon(ICON_CLIP, 14), document.createTextNode(" " + name)])); });
       return image;
     }
-    var button = el("button", { class: "file", type: "button", text: "📎 " + name, "aria-label": "Download " + name });
+    var button = el("button", { class: "file", type: "button", "aria-label": "Download " + name }, [icon(ICON_CLIP, 14), document.createTextNode(" " + name)]);
     button.addEventListener("click", function () { download(attachment); });
     return button;
   }

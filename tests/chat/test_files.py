@@ -72,7 +72,7 @@ def test_the_chat_composer_offers_files_with_its_limits(client, agent):
     page = client.get(reverse("inbox:conversation", args=[conversation.pk])).content.decode()
 
     assert 'data-testid="attach-input"' in page
-    assert "Chat: image up to 10 MB, video up to 10 MB, audio up to 10 MB, file up to 10 MB; up to 5 files." in page
+    assert "Chat: any file up to 10 MB; up to 5 files." in page
 
 
 @pytest.mark.django_db
