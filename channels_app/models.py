@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
@@ -138,6 +139,11 @@ class RoutingException(models.Model):
         super().save(*args, **kwargs)
 
 
+def default_ring_mode() -> str:
+    mode = getattr(settings, "VOICE_RING_MODE", "simultaneous")
+    return mode if mode in PhoneNumber.RingMode.values else PhoneNumber.RingMode.SIMULTANEOUS
+
+
 class PhoneNumber(models.Model):
     """A number we hold, before (or after) it becomes a Voice or SMS Entry Point."""
 
@@ -152,6 +158,11 @@ class PhoneNumber(models.Model):
         help_text="In international format, e.g. +14155550100.",
     )
     label = models.CharField(max_length=100, blank=True)
+
+    class RingMode(models.TextChoices):
+        SIMULTANEOUS = "simultaneous", "Ring every available agent at once"
+        IN_TURN = "in_turn", "Ring available agents one after another"
+
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.HELD)
     entry_point = models.OneToOneField(
         EntryPoint,
@@ -161,6 +172,18 @@ class PhoneNumber(models.Model):
         related_name="phone_number",
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    # How calls to the number are answered (Voice Channel); VOICE_RING_MODE is the default for new numbers.
+    ring_mode = models.CharField(max_length=20, choices=RingMode.choices, default=default_ring_mode)
+    voicemail_greeting = models.TextField(
+        blank=True,
+        max_length=1000,
+        help_text="Read to callers before the voicemail tone, when nobody answers or outside Business Hours. "
+        'Empty: "Thank you for calling <Entry Point>. Nobody can take your call right now. Please leave a message '
+        'after the tone, and we will get back to you."',
+    )
+    transcribe_voicemail = models.BooleanField(
+        default=True, help_text="Voicemails arrive in the inbox as a recording and its transcript."
+    )
 
     class Meta:
         ordering = ["e164"]

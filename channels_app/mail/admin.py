@@ -13,7 +13,7 @@ from django.utils.html import format_html
 
 from channels_app.models import Channel, EntryPoint
 
-from . import forwarding_test, inbound
+from . import addresses, forwarding_test, inbound
 from .models import EmailAddress, InboundEmail
 
 # The raw message shown on its page is cut here: attachments can be megabytes.
@@ -63,13 +63,37 @@ class EmailAddressForm(forms.ModelForm):
         return super().save(commit)
 
 
+class RemovedFilter(admin.SimpleListFilter):
+    title = "status"
+    parameter_name = "status"
+
+    def lookups(self, request, model_admin):
+        return [("receiving", "Receiving"), ("removed", "Removed")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "receiving":
+            return queryset.filter(removed_at=None)
+        if self.value() == "removed":
+            return queryset.exclude(removed_at=None)
+        return queryset
+
+
 @admin.register(EmailAddress)
 class EmailAddressAdmin(admin.ModelAdmin):
     """Settings › Email addresses: the Email Channel's Entry Points."""
 
     form = EmailAddressForm
     change_form_template = "admin/mail/emailaddress/change_form.html"
-    list_display = ["address", "display_name", "forwarding_address", "delivery", "last_polled_at", "short_error"]
+    list_display = [
+        "address",
+        "display_name",
+        "forwarding_address",
+        "delivery",
+        "status",
+        "last_polled_at",
+        "short_error",
+    ]
+    list_filter = [RemovedFilter]
     search_fields = ["address", "display_name"]
     readonly_fields = ["forwarding_address", "created_by", "created_at", "last_polled_at", "last_error"]
     fieldsets = [
@@ -110,6 +134,10 @@ class EmailAddressAdmin(admin.ModelAdmin):
     def delivery(self, email_address):
         return "IMAP" if email_address.uses_imap else "Forwarding"
 
+    @admin.display(description="Status")
+    def status(self, email_address):
+        return "Removed" if email_address.removed else "Receiving"
+
     @admin.display(description="Problem")
     def short_error(self, email_address):
         return email_address.last_error.splitlines()[0][:120] if email_address.last_error else ""
@@ -149,6 +177,16 @@ class EmailAddressAdmin(admin.ModelAdmin):
                 "<int:object_id>/test/<str:token>/",
                 self.admin_site.admin_view(self.test_status_view),
                 name="mail_emailaddress_test_status",
+            ),
+            path(
+                "<int:object_id>/remove/",
+                self.admin_site.admin_view(self.remove_view),
+                name="mail_emailaddress_remove",
+            ),
+            path(
+                "<int:object_id>/add-again/",
+                self.admin_site.admin_view(self.add_again_view),
+                name="mail_emailaddress_add_again",
             ),
         ]
         return extra + super().get_urls()
@@ -194,6 +232,51 @@ class EmailAddressAdmin(admin.ModelAdmin):
             sorted(tests.items(), key=lambda kv: kv[1])[-KEPT_FORWARDING_TESTS:]
         )
         return HttpResponseRedirect(f"{change_url}?forwarding_test={token}#forwarding")
+
+    def _address_to_change(self, request, object_id) -> EmailAddress:
+        email_address = self._address_for(request, object_id)
+        if not self.has_change_permission(request, email_address):
+            raise PermissionDenied
+        return email_address
+
+    def remove_view(self, request, object_id):
+        """Asks first; on Yes the address stops receiving and sending. Conversations stay."""
+        email_address = self._address_to_change(request, object_id)
+        change_url = reverse("admin:mail_emailaddress_change", args=[email_address.pk])
+        if email_address.removed:
+            return HttpResponseRedirect(change_url)
+        if request.method == "POST":
+            failed = addresses.remove_address(email_address)
+            waiting = (
+                f" {failed} queued repl{'y' if failed == 1 else 'ies'} failed with the reason; Retry sends "
+                f"{'it' if failed == 1 else 'them'} once the address is added again."
+                if failed
+                else ""
+            )
+            self.message_user(
+                request,
+                f"Removed {email_address}. Its conversations and history are kept.{waiting}",
+                messages.SUCCESS,
+            )
+            return HttpResponseRedirect(reverse("admin:mail_emailaddress_changelist"))
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Remove {email_address}?",
+            "email_address": email_address,
+            "opts": self.model._meta,
+            "change_url": change_url,
+        }
+        return TemplateResponse(request, "admin/mail/emailaddress/remove.html", context)
+
+    def add_again_view(self, request, object_id):
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        email_address = self._address_to_change(request, object_id)
+        addresses.add_again(email_address)
+        self.message_user(
+            request, f"Added {email_address} again: its mail is accepted and replies go out.", messages.SUCCESS
+        )
+        return HttpResponseRedirect(reverse("admin:mail_emailaddress_change", args=[email_address.pk]))
 
     def test_status_view(self, request, object_id, token):
         """The test's status box; htmx polls it every 2 s until the message arrived or the wait is over."""

@@ -33,11 +33,13 @@ def find_email_address(recipient: str) -> EmailAddress | None:
     local_part, _, domain = recipient.rpartition("@")
     if not local_part:
         return None
+    # A removed address is nobody's: the receiver refuses its mail, a webhook keeps it as misdirected.
+    current = EmailAddress.objects.filter(removed_at=None).select_related("entry_point")
     if domain == settings.MAIL_FORWARDING_DOMAIN.lower():
-        found = EmailAddress.objects.filter(forwarding_token=local_part).select_related("entry_point").first()
+        found = current.filter(forwarding_token=local_part).first()
         if found is not None:
             return found
-    return EmailAddress.objects.filter(address=recipient).select_related("entry_point").first()
+    return current.filter(address=recipient).first()
 
 
 def store_inbound_email(

@@ -49,6 +49,8 @@ class EmailAddress(models.Model):
     imap_last_uid = models.BigIntegerField(default=0, editable=False)
     last_polled_at = models.DateTimeField(null=True, blank=True, editable=False)
     last_error = models.TextField(blank=True, editable=False)
+    # Removed in Settings: mail for it is refused, replies can't go out; conversations stay.
+    removed_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["address"]
@@ -72,6 +74,10 @@ class EmailAddress(models.Model):
     @property
     def sender_address(self) -> str:
         return self.from_address or self.address
+
+    @property
+    def removed(self) -> bool:
+        return self.removed_at is not None
 
     @property
     def uses_imap(self) -> bool:

@@ -63,8 +63,11 @@ class EmailSender(ChannelSender):
         return ReplyWindow(ReplyWindow.OPEN, notice=f"Replies go out as email from {sender}, in the customer's thread.")
 
     def removed_reason(self, entry_point) -> str:
-        if _address(entry_point) is None:
+        address = _address(entry_point)
+        if address is None:
             return "This email address is no longer connected."
+        if address.removed:
+            return f"{address.address} was removed in Settings; replies can't be sent until it is added again."
         return ""
 
     def attachment_limits(self, conversation) -> AttachmentLimits:

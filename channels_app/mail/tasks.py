@@ -38,7 +38,7 @@ def sweep_inbound_emails():
 def poll_mailbox(email_address_id):
     """Fetch new mail of one IMAP-connected address."""
     email_address = EmailAddress.objects.filter(pk=email_address_id).first()
-    if email_address is None or not email_address.uses_imap:
+    if email_address is None or not email_address.uses_imap or email_address.removed:
         return 0
     return imap.poll_mailbox(email_address)
 
@@ -46,7 +46,12 @@ def poll_mailbox(email_address_id):
 @shared_task
 def poll_mailboxes():
     """Beat: one polling task per IMAP-connected address."""
-    ids = list(EmailAddress.objects.exclude(imap_host="").exclude(imap_username="").values_list("pk", flat=True))
+    ids = list(
+        EmailAddress.objects.filter(removed_at=None)
+        .exclude(imap_host="")
+        .exclude(imap_username="")
+        .values_list("pk", flat=True)
+    )
     for email_address_id in ids:
         poll_mailbox.delay(email_address_id)
     return len(ids)

@@ -32,9 +32,17 @@ class MetaConnection(models.Model):
     class Meta:
         abstract = True
 
+    # What the agent's page calls this kind of connection when none is there.
+    product_noun = ""
+
     @property
     def sends_paused(self):
         return self.status in (self.Status.NEEDS_REAUTHORIZATION, self.Status.REMOVED)
+
+    @property
+    def described(self) -> str:
+        """This connection as a sentence names it ("the account @acmeshoes")."""
+        raise NotImplementedError
 
 
 class InstagramAccount(MetaConnection):
@@ -62,8 +70,14 @@ class InstagramAccount(MetaConnection):
         verbose_name_plural = "Instagram Messaging"
         db_table = "channels_app_instagramaccount"
 
+    product_noun = "Instagram account"
+
     def __str__(self):
         return f"{self.page_name} (@{self.username})"
+
+    @property
+    def described(self) -> str:
+        return f"the account @{self.username}"
 
 
 class MessengerPage(MetaConnection):
@@ -81,8 +95,14 @@ class MessengerPage(MetaConnection):
         verbose_name = "Messenger Page"
         verbose_name_plural = "Messenger"
 
+    product_noun = "Messenger Page"
+
     def __str__(self):
         return self.page_name
+
+    @property
+    def described(self) -> str:
+        return f"the Page {self.page_name}"
 
 
 class WhatsAppNumber(MetaConnection):
@@ -104,9 +124,15 @@ class WhatsAppNumber(MetaConnection):
         verbose_name = "WhatsApp number"
         verbose_name_plural = "WhatsApp"
 
+    product_noun = "WhatsApp number"
+
     def __str__(self):
         name = self.display_phone_number
         return f"{name} ({self.verified_name})" if self.verified_name else name
+
+    @property
+    def described(self) -> str:
+        return f"the WhatsApp number {self.display_phone_number}"
 
 
 class WhatsAppTemplate(models.Model):

@@ -17,7 +17,7 @@ from . import messenger_graph
 from . import send as send_api
 from .accounts import mark_needs_reauthorization
 from .graph import GraphError
-from .models import InstagramAccount, MessengerPage
+from .models import InstagramAccount, MessengerPage, MetaConnection
 
 # Meta's messaging windows: a standard reply within 24 hours of the customer's
 # last message; with the HUMAN_AGENT tag up to 7 days; nothing after that.
@@ -58,8 +58,34 @@ def attachment_url(payload: dict) -> str:
     return payload["attachment_url"]
 
 
-def _account(entry_point) -> InstagramAccount | None:
-    return InstagramAccount.objects.filter(entry_point_id=entry_point.pk).first()
+class ConnectionReasons:
+    """Why replies wait or are refused, in the same words for every Meta product."""
+
+    connection_model: type[MetaConnection]
+
+    def connection(self, entry_point) -> MetaConnection | None:
+        return self.connection_model.objects.filter(entry_point_id=entry_point.pk).first()
+
+    def paused_reason(self, entry_point) -> str:
+        connection = self.connection(entry_point)
+        if connection is None or connection.status != MetaConnection.Status.NEEDS_REAUTHORIZATION:
+            return ""
+        meta_said = f" Meta said: {connection.status_reason.rstrip('.')}." if connection.status_reason else ""
+        return (
+            f"Paused: {connection.described} needs reauthorization; an admin has been told.{meta_said} "
+            "Replies wait and go out once it is reconnected."
+        )
+
+    def removed_reason(self, entry_point) -> str:
+        connection = self.connection(entry_point)
+        if connection is None:
+            return f"This conversation's {self.connection_model.product_noun} is not connected."
+        if connection.status == MetaConnection.Status.REMOVED:
+            return (
+                f"{connection.described[0].upper()}{connection.described[1:]} was removed in Settings; "
+                "replies can't be sent until it is added again."
+            )
+        return ""
 
 
 class MetaPageSender(ChannelSender):
@@ -106,7 +132,8 @@ class MetaPageSender(ChannelSender):
         )
 
 
-class InstagramSender(MetaPageSender):
+class InstagramSender(ConnectionReasons, MetaPageSender):
+    connection_model = InstagramAccount
     entry_point_kinds = ("instagram",)
     label = "Instagram"
     max_text_length = 1000
@@ -117,26 +144,6 @@ class InstagramSender(MetaPageSender):
 
     def rate_limit(self, entry_point) -> RateLimit:
         return instagram_rate_limit()
-
-    def paused_reason(self, entry_point) -> str:
-        account = _account(entry_point)
-        if account is not None and account.status == InstagramAccount.Status.NEEDS_REAUTHORIZATION:
-            return (
-                f"Paused: the account @{account.username} needs reauthorization; an admin has been told. "
-                "Replies wait and go out once it is reauthorized."
-            )
-        return ""
-
-    def removed_reason(self, entry_point) -> str:
-        account = _account(entry_point)
-        if account is None:
-            return "This conversation's Instagram account is not connected."
-        if account.status == InstagramAccount.Status.REMOVED:
-            return (
-                f"The account @{account.username} was removed in Settings; "
-                "replies can't be sent until it is added again."
-            )
-        return ""
 
     def send(self, message, window: ReplyWindow) -> str:
         account = InstagramAccount.objects.get(entry_point_id=message.entry_point_id)
@@ -174,13 +181,10 @@ def _message_body(payload: dict) -> dict:
     return {"text": payload["text"]}
 
 
-def _page(entry_point) -> MessengerPage | None:
-    return MessengerPage.objects.filter(entry_point_id=entry_point.pk).first()
-
-
-class MessengerSender(MetaPageSender):
+class MessengerSender(ConnectionReasons, MetaPageSender):
     """Facebook Messenger: Instagram's windows, the Page's Send API, Messenger's limits."""
 
+    connection_model = MessengerPage
     entry_point_kinds = ("messenger",)
     label = "Messenger"
     max_text_length = messenger_graph.MAX_TEXT_LENGTH
@@ -191,23 +195,6 @@ class MessengerSender(MetaPageSender):
 
     def rate_limit(self, entry_point) -> RateLimit:
         return messenger_rate_limit()
-
-    def paused_reason(self, entry_point) -> str:
-        page = _page(entry_point)
-        if page is not None and page.status == MessengerPage.Status.NEEDS_REAUTHORIZATION:
-            return (
-                f"Paused: the Page {page.page_name} needs reauthorization; an admin has been told. "
-                "Replies wait and go out once it is reconnected."
-            )
-        return ""
-
-    def removed_reason(self, entry_point) -> str:
-        page = _page(entry_point)
-        if page is None:
-            return "This conversation's Messenger Page is not connected."
-        if page.status == MessengerPage.Status.REMOVED:
-            return f"The Page {page.page_name} was removed in Settings; replies can't be sent until it is added again."
-        return ""
 
     def send(self, message, window: ReplyWindow) -> str:
         page = MessengerPage.objects.get(entry_point_id=message.entry_point_id)

@@ -16,6 +16,7 @@ from . import whatsapp_graph
 from .accounts import mark_needs_reauthorization
 from .graph import GraphError
 from .models import WhatsAppNumber, WhatsAppTemplate
+from .sender import ConnectionReasons
 
 SERVICE_WINDOW = timedelta(hours=24)
 MAX_TEXT_LENGTH = 4096  # Cloud API: a text body has at most 4096 characters
@@ -99,7 +100,8 @@ def template_components(template: WhatsAppTemplate, values: dict) -> list[dict]:
     return components
 
 
-class WhatsAppSender(ChannelSender):
+class WhatsAppSender(ConnectionReasons, ChannelSender):
+    connection_model = WhatsAppNumber
     entry_point_kinds = ("whatsapp",)
     label = "WhatsApp"
     max_text_length = MAX_TEXT_LENGTH
@@ -129,26 +131,6 @@ class WhatsAppSender(ChannelSender):
 
     def attachment_limits(self, conversation) -> AttachmentLimits:
         return WHATSAPP_ATTACHMENT_LIMITS
-
-    def paused_reason(self, entry_point) -> str:
-        number = _number(entry_point)
-        if number is not None and number.status == WhatsAppNumber.Status.NEEDS_REAUTHORIZATION:
-            return (
-                f"Paused: the WhatsApp number {number.display_phone_number} needs an admin "
-                f"({number.status_reason or 'reconnect it in Settings › WhatsApp'}). Replies wait and go out then."
-            )
-        return ""
-
-    def removed_reason(self, entry_point) -> str:
-        number = _number(entry_point)
-        if number is None:
-            return "This conversation's WhatsApp number is not connected."
-        if number.status == WhatsAppNumber.Status.REMOVED:
-            return (
-                f"The WhatsApp number {number.display_phone_number} was removed in Settings; "
-                "replies can't be sent until it is added again."
-            )
-        return ""
 
     def send(self, message, window: ReplyWindow) -> str:
         number = WhatsAppNumber.objects.get(entry_point_id=message.entry_point_id)

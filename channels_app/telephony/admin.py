@@ -133,7 +133,8 @@ class ConnectForm(forms.Form):
 class PhoneNumberForm(forms.ModelForm):
     class Meta:
         model = PhoneNumber
-        fields = ["e164", "label"]
+        fields = ["e164", "label", "ring_mode", "voicemail_greeting", "transcribe_voicemail"]
+        widgets = {"voicemail_greeting": forms.Textarea(attrs={"rows": 3})}
 
     def clean_e164(self):
         try:
@@ -148,7 +149,16 @@ class PhoneNumberAdmin(admin.ModelAdmin):
     list_display = ["formatted", "label", "status", "channels", "capabilities", "account", "row_actions"]
     list_filter = ["status"]
     search_fields = ["e164", "label"]
-    fields = ["e164", "label", "status", "entry_point"]
+    fieldsets = [
+        (None, {"fields": ["e164", "label", "status", "entry_point"]}),
+        (
+            "Calls",
+            {
+                "fields": ["ring_mode", "voicemail_greeting", "transcribe_voicemail"],
+                "description": "How calls are answered once the number is connected to the Voice Channel.",
+            },
+        ),
+    ]
     readonly_fields = ["status", "entry_point"]
     actions = ["connect_to_voice", "connect_to_sms"]
     change_list_template = "admin/telephony/phonenumber/change_list.html"

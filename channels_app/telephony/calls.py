@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 from twilio.twiml.voice_response import VoiceResponse
 
-from channels_app.models import Channel, EntryPoint
+from channels_app.models import Channel, EntryPoint, PhoneNumber, default_ring_mode
 from conversations import inbound
 from conversations.business_hours import is_within_business_hours
 from conversations.inbound import IncomingAttachment, IncomingMessage
@@ -61,17 +61,21 @@ def agents_to_ring(entry_point: EntryPoint):
     )
 
 
-def ring_mode() -> str:
-    mode = getattr(settings, "VOICE_RING_MODE", voice.SIMULTANEOUS)
-    return mode if mode in voice.MODES else voice.SIMULTANEOUS
-
-
 def call_plan(entry_point: EntryPoint) -> CallPlan:
     """Within the Entry Point's business hours, ring the available agents' phones (each hears the whisper);
-    outside hours or with nobody to ring, the greeting and voicemail."""
+    outside hours or with nobody to ring, the greeting and voicemail. How is the number's own setting."""
     within_hours = is_within_business_hours(entry_point.business_hours, timezone.now())
     numbers = [agent.phone_number for agent in agents_to_ring(entry_point)] if within_hours else []
-    return CallPlan(within_hours=within_hours, agent_numbers=numbers, mode=ring_mode())
+    number = PhoneNumber.objects.filter(e164=entry_point.external_id).first()
+    if number is None:
+        return CallPlan(within_hours=within_hours, agent_numbers=numbers, mode=default_ring_mode())
+    return CallPlan(
+        within_hours=within_hours,
+        agent_numbers=numbers,
+        mode=number.ring_mode,
+        greeting_text=number.voicemail_greeting,
+        transcribe=number.transcribe_voicemail,
+    )
 
 
 def webhook_url(name: str, **query) -> str:

@@ -311,3 +311,31 @@ def test_posting_the_picker_queues_the_filled_in_template(client, agent, late_wh
     item = TimelineItem.objects.get(kind=TimelineItem.Kind.AGENT_MESSAGE)
     assert item.text == "Hi Sheena, your order #7 has shipped."
     assert OutboundMessage.objects.get().payload["template"]["variables"] == {"body:1": "Sheena", "body:2": "#7"}
+
+
+@pytest.mark.parametrize(
+    ("factory", "kind", "described"),
+    [
+        (make_messenger_page, "messenger", "the Page"),
+        (make_whatsapp_number, "whatsapp", "the WhatsApp number"),
+    ],
+)
+def test_every_meta_product_says_why_replies_wait_or_are_refused_in_the_same_words(db, factory, kind, described):
+    connection = factory()
+    sender = sender_for(connection.entry_point)
+    assert sender.paused_reason(connection.entry_point) == ""
+
+    connection.status, connection.status_reason = connection.Status.NEEDS_REAUTHORIZATION, "Token expired."
+    connection.save()
+    paused = sender.paused_reason(connection.entry_point)
+    assert paused.startswith(f"Paused: {described} ")
+    assert "needs reauthorization; an admin has been told. Meta said: Token expired. Replies wait" in paused
+
+    connection.status = connection.Status.REMOVED
+    connection.save()
+    assert sender.removed_reason(connection.entry_point).startswith(f"{described[0].upper()}{described[1:]} ")
+    assert "was removed in Settings" in sender.removed_reason(connection.entry_point)
+
+    connection.delete()
+    noun = "Messenger Page" if kind == "messenger" else "WhatsApp number"
+    assert sender.removed_reason(connection.entry_point) == f"This conversation's {noun} is not connected."

@@ -153,3 +153,41 @@ def test_the_list_shows_numbers_formatted(admin_client, db):
 
     assert "+1 415-555-0123" in page
     assert "Buy a number" in page
+
+
+def test_a_connected_numbers_call_settings_are_edited_on_its_page(admin_client, db):
+    number = make_twilio_number(e164="+14155550100", channel_kind=Channel.Kind.VOICE).phone_number
+    url = reverse("admin:channels_app_phonenumber_change", args=[number.pk])
+    page = admin_client.get(url).content.decode()
+    assert "Ring available agents one after another" in page
+
+    response = admin_client.post(
+        url,
+        {
+            "label": "Support line",
+            "ring_mode": "in_turn",
+            "voicemail_greeting": "We are closed today.",
+            "transcribe_voicemail": "",
+        },
+    )
+
+    assert response.status_code == 302
+    number.refresh_from_db()
+    assert (number.ring_mode, number.voicemail_greeting, number.transcribe_voicemail) == (
+        "in_turn",
+        "We are closed today.",
+        False,
+    )
+    assert number.e164 == "+14155550100"  # connected: the number itself can't change
+
+
+def test_an_unknown_ring_mode_is_refused(admin_client, db):
+    number = make_twilio_number(e164="+14155550100", channel_kind=Channel.Kind.VOICE).phone_number
+    url = reverse("admin:channels_app_phonenumber_change", args=[number.pk])
+
+    response = admin_client.post(url, {"label": "", "ring_mode": "everyone-twice", "voicemail_greeting": ""})
+
+    assert response.status_code == 200
+    assert "Select a valid choice" in response.content.decode()
+    number.refresh_from_db()
+    assert number.ring_mode == "simultaneous"

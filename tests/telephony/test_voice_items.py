@@ -9,7 +9,7 @@ import pytest
 import responses
 from django.test import override_settings
 
-from channels_app.models import Channel
+from channels_app.models import Channel, PhoneNumber
 from channels_app.telephony import calls
 from channels_app.telephony.models import Call, TwilioWebhookEvent
 from channels_app.telephony.tasks import process_event
@@ -67,9 +67,31 @@ def test_the_plan_rings_available_agents_of_the_numbers_inbox_who_have_a_phone(i
     assert plan.mode == "simultaneous"
 
 
-@override_settings(VOICE_RING_MODE="in_turn")
-def test_ringing_in_turn_is_a_setting(inbox, entry_point):
+def test_ringing_in_turn_is_the_numbers_own_setting(inbox, entry_point):
+    other = make_twilio_number(e164="+14155550199", channel_kind=Channel.Kind.VOICE).phone_number
+    PhoneNumber.objects.filter(e164="+14155550100").update(ring_mode=PhoneNumber.RingMode.IN_TURN)
+
     assert calls.call_plan(entry_point).mode == "in_turn"
+    assert calls.call_plan(other.entry_point).mode == "simultaneous"
+
+
+@override_settings(VOICE_RING_MODE="in_turn")
+def test_voice_ring_mode_is_the_default_for_new_numbers(inbox):
+    number = make_twilio_number(e164="+14155550199", channel_kind=Channel.Kind.VOICE).phone_number
+
+    assert number.ring_mode == "in_turn"
+    assert calls.call_plan(number.entry_point).mode == "in_turn"
+
+
+def test_the_numbers_voicemail_greeting_and_transcription_are_used_when_nobody_answers(inbox, entry_point):
+    PhoneNumber.objects.filter(e164="+14155550100").update(
+        voicemail_greeting="Acme Support is closed for the holidays.", transcribe_voicemail=False
+    )
+
+    twiml = calls.answer("", {}, {"CallSid": CALL_SID, "From": CALLER, "To": "+14155550100"})
+
+    assert "<Say>Acme Support is closed for the holidays.</Say>" in twiml
+    assert "<Record" in twiml and "transcribe" not in twiml
 
 
 def test_an_incoming_call_rings_the_agents_with_the_whisper(inbox, entry_point):
