@@ -80,6 +80,19 @@ class AttachmentLimits:
     def accepts(self, kind: str, mime: str) -> bool:
         return kind not in self.types or mime in self.types[kind][1]
 
+    def accept(self) -> str:
+        """The file picker's `accept` list ("image/*,video/*", exact types where the channel wants them);
+        "" when any file goes. Only a hint for the picker: the bytes are checked when sending."""
+        accepted = []
+        for kind in self.max_bytes:
+            if kind in self.types:
+                accepted += self.types[kind][1]
+            elif kind == "file":
+                return ""
+            else:
+                accepted.append(f"{kind}/*")
+        return ",".join(accepted)
+
     def describe(self, label: str) -> str:
         """What the composer says before sending, e.g. "Instagram: image up to 8 MB; one file a message"."""
         sizes = set(self.max_bytes.values())

@@ -73,6 +73,7 @@ def test_the_chat_composer_offers_files_with_its_limits(client, agent):
 
     assert 'data-testid="attach-input"' in page
     assert "Chat: any file up to 10 MB; up to 5 files." in page
+    assert "accept=" not in page.split('data-testid="attach-input"')[0].rsplit("<input", 1)[1]
 
 
 @pytest.mark.django_db

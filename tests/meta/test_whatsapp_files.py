@@ -113,6 +113,7 @@ def test_the_composer_tells_whatsapps_limits_before_sending(client, agent, whats
     assert 'data-testid="attach-input"' in page
     assert "WhatsApp: image up to 5 MB (JPEG or PNG), video up to 16 MB (MP4 or 3GP)" in page
     assert "file up to 100 MB (PDF, Word, Excel or PowerPoint)" in page
+    assert 'accept="image/jpeg,image/png,video/mp4,video/3gpp,audio/aac,' in page
 
 
 def test_a_gif_is_refused_before_anything_is_sent(whatsapp, agent):
