@@ -34,6 +34,11 @@ BEAT_SCHEDULE = {
         "task": "channels_app.tasks.sync_whatsapp_templates",
         "schedule": 60.0 * 60,
     },
+    # Chat transcripts whose task was never enqueued (broker down when the chat closed).
+    "sweep-chat-transcripts": {
+        "task": "channels_app.chat.tasks.sweep_transcripts",
+        "schedule": 300.0,
+    },
     "poll-imap-mailboxes": {
         "task": "channels_app.mail.tasks.poll_mailboxes",
         "schedule": 60.0,

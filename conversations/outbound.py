@@ -167,10 +167,13 @@ def _checked_files(conversation, files) -> tuple[ChannelSender, object, list[tup
         )
     checked = []
     for name, content in files:
-        kind = kind_of(media_types.detect(content).mime)
+        mime = media_types.detect(content).mime
+        kind = kind_of(mime)
         if kind not in limits.max_bytes:
             allowed = ", ".join(limits.max_bytes)
             raise SendRefused(f"{label} can't send {name} (a {kind}); it sends {allowed}.")
+        if not limits.accepts(kind, mime):
+            raise SendRefused(f"{label} can't send {name}: its {kind}s must be {limits.types[kind][0]}.")
         if len(content) > limits.max_bytes[kind]:
             size = limits.max_bytes[kind] // 1_000_000
             raise SendRefused(f"{name} is too large for {label}: {kind}s up to {size} MB.")

@@ -5,7 +5,7 @@ provider's part: its reply-window policy, its rate limit, whether an Entry
 Point can send at all right now, and the send itself.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 
@@ -73,10 +73,36 @@ class AttachmentLimits:
     max_count: int = 1
     # True: text and files go out as one message (email); False: each file is a message of its own.
     together: bool = False
+    # kind -> (what the agent reads, the content types the bytes must prove) for a channel that
+    # takes only some types of a kind (WhatsApp: images are JPEG or PNG); a kind not listed takes any.
+    types: dict = field(default_factory=dict)
+
+    def accepts(self, kind: str, mime: str) -> bool:
+        return kind not in self.types or mime in self.types[kind][1]
+
+    def accept(self) -> str:
+        """The file picker's `accept` list ("image/*,video/*", exact types where the channel wants them);
+        "" when any file goes. Only a hint for the picker: the bytes are checked when sending."""
+        accepted = []
+        for kind in self.max_bytes:
+            if kind in self.types:
+                accepted += self.types[kind][1]
+            elif kind == "file":
+                return ""
+            else:
+                accepted.append(f"{kind}/*")
+        return ",".join(accepted)
 
     def describe(self, label: str) -> str:
         """What the composer says before sending, e.g. "Instagram: image up to 8 MB; one file a message"."""
-        kinds = ", ".join(f"{kind} up to {size // 1_000_000} MB" for kind, size in self.max_bytes.items())
+        sizes = set(self.max_bytes.values())
+        if set(self.max_bytes) == {"image", "video", "audio", "file"} and len(sizes) == 1 and not self.types:
+            kinds = f"any file up to {sizes.pop() // 1_000_000} MB"
+        else:
+            kinds = ", ".join(
+                f"{kind} up to {size // 1_000_000} MB" + (f" ({self.types[kind][0]})" if kind in self.types else "")
+                for kind, size in self.max_bytes.items()
+            )
         count = "one file a message" if self.max_count == 1 else f"up to {self.max_count} files"
         return f"{label}: {kinds}; {count}."
 

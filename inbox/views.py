@@ -100,6 +100,7 @@ def _conversation_context(request, conversation, *, query=None, draft="", note_m
         "conversation_topics": list(conversation.topics.all()),
         "snooze_choices": snooze_choices(),
         "attachment_limits": _limits_text(conversation),
+        "attachment_accept": _limits_accept(conversation),
     }
 
 
@@ -125,6 +126,11 @@ def _limits_text(conversation) -> str:
     if limits is None:
         return ""
     return limits.describe(sender.label or "This channel")
+
+
+def _limits_accept(conversation) -> str:
+    limits = outbound.attachment_limits(conversation)
+    return limits.accept() if limits is not None else ""
 
 
 def _page(request, conversation=None):

@@ -129,3 +129,14 @@ class SandboxTwilioSettings(models.Model):
     @classmethod
     def current(cls):
         return cls.objects.get_or_create(pk=1)[0]
+
+
+class SandboxWhatsAppUpload(models.Model):
+    """A file the app uploaded to the Cloud API stand-in (POST /{phone-number-id}/media), sent by its id."""
+
+    media_id = models.CharField(max_length=32, unique=True)
+    phone_number_id = models.CharField(max_length=64)
+    mime_type = models.CharField(max_length=150)
+    filename = models.CharField(max_length=255, blank=True)
+    content = models.BinaryField()
+    created_at = models.DateTimeField(default=timezone.now)

@@ -16,7 +16,7 @@ from django.views.decorators.http import require_POST
 from channels_app.meta.models import MessengerPage, WhatsAppNumber
 
 from . import demo_data, webhooks, whatsapp_graph
-from .models import SandboxCustomerMessage, SandboxPage, SandboxSend, SandboxWhatsAppNumber
+from .models import SandboxCustomerMessage, SandboxPage, SandboxSend, SandboxWhatsAppNumber, SandboxWhatsAppUpload
 from .views import post_to_app, visible_to
 
 
@@ -34,11 +34,26 @@ def _thread(address: str, customer_id: str) -> list[dict]:
         }
         for m in SandboxCustomerMessage.objects.filter(ig_id=address, igsid=customer_id)
     ]
-    thread += [
-        {"from": "business", "at": s.created_at, "kind": s.kind, "text": s.text, "mid": s.message_id}
-        for s in SandboxSend.objects.filter(page_id=address, recipient_id=customer_id).exclude(
+    sends = list(
+        SandboxSend.objects.filter(page_id=address, recipient_id=customer_id).exclude(
             kind__in=["reaction", "unreaction"]
         )
+    )
+    # Files the app uploaded to WhatsApp and sent by media id.
+    uploads = {
+        u.media_id: u
+        for u in SandboxWhatsAppUpload.objects.filter(media_id__in=[s.text for s in sends if s.kind == "attachment"])
+    }
+    thread += [
+        {
+            "from": "business",
+            "at": s.created_at,
+            "kind": s.kind,
+            "text": s.text,
+            "mid": s.message_id,
+            "upload": uploads.get(s.text),
+        }
+        for s in sends
     ]
     return sorted(thread, key=lambda entry: entry["at"])
 

@@ -18,6 +18,7 @@ urlpatterns = [
     path("customer/whatsapp/act/", simulator.whatsapp_action, name="whatsapp_action"),
     path("customer/whatsapp/number/", simulator.whatsapp_settings, name="whatsapp_settings"),
     path("whatsapp-media/", whatsapp_graph.media_download, name="whatsapp_media"),
+    path("whatsapp-uploads/<str:media_id>/", whatsapp_graph.uploaded_file, name="whatsapp_upload"),
     path("customer/email/", views.customer_email, name="customer_email"),
     path("customer/email/reply/", views.customer_email_reply, name="customer_email_reply"),
     path("sent.json", views.last_sent_json, name="sent"),

@@ -11,17 +11,44 @@ import logging
 import secrets
 
 from django.conf import settings
+from django.contrib.auth.decorators import login_required
 from django.db import transaction
 from django.http import HttpResponse, JsonResponse
 from django.utils.crypto import constant_time_compare
 
 from . import demo_data, png, webhooks
-from .models import SandboxSend, SandboxToken, SandboxWaba, SandboxWhatsAppNumber
+from .models import SandboxSend, SandboxToken, SandboxWaba, SandboxWhatsAppNumber, SandboxWhatsAppUpload
 from .tasks import post_webhook
 
 logger = logging.getLogger(__name__)
 
 MEDIA_ID_PREFIX = "880"  # the simulator's customers' media ids: digits, like Meta's
+UPLOAD_ID_PREFIX = "990"  # ids of files the app uploaded
+# The Cloud API's supported media: content type -> (message types it may be sent as, most bytes).
+SUPPORTED_UPLOADS = {
+    "image/jpeg": (("image",), 5 * 1024 * 1024),
+    "image/png": (("image",), 5 * 1024 * 1024),
+    "image/webp": (("sticker",), 500 * 1024),
+    "video/mp4": (("video",), 16 * 1024 * 1024),
+    "video/3gpp": (("video",), 16 * 1024 * 1024),
+    **{
+        mime: (("audio",), 16 * 1024 * 1024)
+        for mime in ("audio/aac", "audio/amr", "audio/mpeg", "audio/mp4", "audio/ogg")
+    },
+    **{
+        mime: (("document",), 100 * 1024 * 1024)
+        for mime in (
+            "text/plain",
+            "application/pdf",
+            "application/msword",
+            "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+            "application/vnd.ms-excel",
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            "application/vnd.ms-powerpoint",
+            "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+        )
+    },
+}
 
 
 def meta_error(status, code, message, subcode=None, details=""):
@@ -67,6 +94,10 @@ def answer(request, parts, token):
             return JsonResponse({"data": apps})
         if edge == "message_templates":
             return JsonResponse({"data": demo_data.TEMPLATES, "paging": {"cursors": {"before": "MAZDZD"}}})
+    if len(parts) == 2 and parts[1] == "media" and demo_data.whatsapp_number(parts[0]):
+        if request.method != "POST":
+            return meta_error(400, 100, "Unsupported get request.", 33)
+        return upload(request, demo_data.whatsapp_number(parts[0]), token)
     if len(parts) == 2 and parts[1] == "messages" and demo_data.whatsapp_number(parts[0]):
         if request.method != "POST":
             return meta_error(400, 100, "Unsupported get request.", 33)
@@ -170,6 +201,19 @@ def send(request, number, token):
             part.get("message_id", ""),
         )
     elif kind in ("image", "audio", "video", "document", "sticker"):
+        if bool(part.get("id")) == bool(part.get("link")):
+            return meta_error(400, 100, f"(#100) Param {kind} must have exactly one of id or link.")
+        if part.get("id"):
+            uploaded = SandboxWhatsAppUpload.objects.filter(media_id=part["id"], phone_number_id=number["id"]).first()
+            if uploaded is None:
+                return meta_error(400, 131053, "(#131053) Media upload error", details="Unknown media id.")
+            if kind not in SUPPORTED_UPLOADS[uploaded.mime_type][0]:
+                return meta_error(
+                    400,
+                    131053,
+                    "(#131053) Media upload error",
+                    details=f"{uploaded.mime_type} cannot be sent as {kind}.",
+                )
         recorded = ("attachment", part.get("caption") or part.get("link") or part.get("id", ""), "")
     else:
         return meta_error(400, 131051, "(#131051) Unsupported message type")
@@ -192,6 +236,53 @@ def send(request, number, token):
     if kind == "template":
         answer_body["messages"][0]["message_status"] = "accepted"
     return JsonResponse(answer_body)
+
+
+def upload(request, number, token):
+    """POST /{phone-number-id}/media (multipart): keep the file, answer its media id, as the Cloud API does."""
+    if number["waba_id"] not in waba_ids_for(token):
+        return invalid_token()
+    if request.POST.get("messaging_product") != "whatsapp":
+        return meta_error(400, 100, "(#100) The parameter messaging_product is required.")
+    file = request.FILES.get("file")
+    if file is None:
+        return meta_error(400, 100, "(#100) The parameter file is required.")
+    mime_type = request.POST.get("type") or file.content_type or ""
+    if mime_type not in SUPPORTED_UPLOADS:
+        return meta_error(
+            400,
+            131053,
+            "(#131053) Media upload error",
+            details=f"Param file must be a file with one of the following types: {', '.join(SUPPORTED_UPLOADS)}.",
+        )
+    if file.size > SUPPORTED_UPLOADS[mime_type][1]:
+        return meta_error(400, 131053, "(#131053) Media upload error", details=f"{mime_type} file is too large.")
+    media_id = f"{UPLOAD_ID_PREFIX}{secrets.randbelow(10**13):013d}"
+    SandboxWhatsAppUpload.objects.create(
+        media_id=media_id,
+        phone_number_id=number["id"],
+        mime_type=mime_type,
+        filename=(file.name or "")[:255],
+        content=file.read(),
+    )
+    return JsonResponse({"id": media_id})
+
+
+@login_required
+def uploaded_file(request, media_id):
+    """The simulator shows what the customer received: an image inline, anything else as a download."""
+    uploaded = SandboxWhatsAppUpload.objects.filter(media_id=media_id).first()
+    if uploaded is None:
+        return HttpResponse("Not found", status=404, content_type="text/plain")
+    inline = uploaded.mime_type in ("image/jpeg", "image/png")
+    response = HttpResponse(
+        bytes(uploaded.content), content_type=uploaded.mime_type if inline else "application/octet-stream"
+    )
+    if not inline:
+        response["Content-Disposition"] = f'attachment; filename="{uploaded.media_id}"'
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "sandbox; default-src 'none'"
+    return response
 
 
 def _failure_for(phone_number_id: str, kind: str, to: str) -> str:

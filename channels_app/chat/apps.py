@@ -7,8 +7,10 @@ class ChatConfig(AppConfig):
     verbose_name = "Chat"
 
     def ready(self):
-        from conversations import senders
+        from conversations import senders, signals
 
+        from .receivers import transcript_on_close
         from .sender import ChatSender
 
         senders.register(ChatSender())
+        signals.conversation_closed.connect(transcript_on_close, dispatch_uid="chat-transcript-on-close")

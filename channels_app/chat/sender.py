@@ -5,10 +5,16 @@ when they come back (same browser).
 """
 
 from conversations.live.publish import publish
-from conversations.senders import ChannelSender, ReplyWindow, SendFailed
+from conversations.senders import AttachmentLimits, ChannelSender, ReplyWindow, SendFailed
 
 from . import visitors
 from .models import ChatVisitor, ChatWidget
+
+# What the visitor's browser downloads from us; the widget shows images inline, other files as downloads.
+AGENT_FILE_MAX_BYTES = 10_000_000
+CHAT_ATTACHMENT_LIMITS = AttachmentLimits(
+    {kind: AGENT_FILE_MAX_BYTES for kind in ("image", "video", "audio", "file")}, max_count=5, together=True
+)
 
 
 class ChatSender(ChannelSender):
@@ -20,6 +26,10 @@ class ChatSender(ChannelSender):
         return ReplyWindow(
             ReplyWindow.OPEN, notice="Replies appear in the visitor's chat at once, or when they come back."
         )
+
+    def attachment_limits(self, conversation) -> AttachmentLimits:
+        # Text and files arrive as one message in the widget, like an email with attachments.
+        return CHAT_ATTACHMENT_LIMITS
 
     def removed_reason(self, entry_point) -> str:
         if not ChatWidget.objects.filter(entry_point_id=entry_point.pk).exists():

@@ -1,8 +1,8 @@
-"""HTTP for the widget: its script (versioned, cached for a year) and image uploads.
+"""HTTP for the widget: its script (versioned, cached for a year), image uploads and the conversation's files.
 
-Uploads come from customers' websites: the Origin must be one of the widget's
-allowed origins (CORS answers only those), and the visitor's signed token
-names who is sending.
+Uploads and file fetches come from customers' websites: the Origin must be one
+of the widget's allowed origins (CORS answers only those), and the visitor's
+signed token names who is sending or fetching.
 """
 
 import hashlib
@@ -11,10 +11,13 @@ from functools import cache
 
 from django.conf import settings
 from django.contrib.staticfiles import finders
-from django.http import Http404, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.http import FileResponse, Http404, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET
+
+from conversations import media_types
+from conversations.public_files import FILE_CONTENT_SECURITY_POLICY
 
 from . import visitors
 from .models import ChatWidget
@@ -53,9 +56,9 @@ def widget_js_versioned(request, version):
     return response
 
 
-def _cors(response, origin):
+def _cors(response, origin, methods="POST, OPTIONS"):
     response["Access-Control-Allow-Origin"] = origin
-    response["Access-Control-Allow-Methods"] = "POST, OPTIONS"
+    response["Access-Control-Allow-Methods"] = methods
     response["Access-Control-Allow-Headers"] = "X-Chat-Token, X-Chat-Client-Id"
     response["Access-Control-Max-Age"] = "600"
     response["Vary"] = "Origin"
@@ -96,6 +99,49 @@ def upload(request, public_id):
         return _cors(JsonResponse({"error": str(refused)}, status=400), origin)
     item = visitors.serialise(received.item) if received.item else None
     return _cors(JsonResponse({"item": item}, json_dumps_params={"separators": (",", ":")}), origin)
+
+
+def visitor_file(request, public_id, attachment_id):
+    """A file of the visitor's own conversation (an agent's or their own), for their token only.
+
+    The widget fetches it with the token in a header and shows it from a blob: images proven by
+    their bytes inline, everything else as a download (served as application/octet-stream, so
+    nothing a visitor or an agent sent can run as a page)."""
+    widget = ChatWidget.objects.filter(public_id=public_id).first()
+    if widget is None:
+        raise Http404
+    origin = request.headers.get("Origin", "")
+    # A cross-origin fetch always names its origin; a same-origin GET (our own demo page) may not.
+    if origin and not widget.allows_origin(origin):
+        return JsonResponse({"error": "This website may not use this chat."}, status=403)
+    if request.method == "OPTIONS":
+        return _cors(HttpResponse(status=204), origin, "GET, OPTIONS")
+    if request.method != "GET":
+        return _cors(JsonResponse({"error": "GET a file."}, status=405), origin, "GET, OPTIONS")
+    visitor = visitors.visitor_from_token(widget, request.headers.get("X-Chat-Token", ""))
+    if visitor is None:
+        return _cors(
+            JsonResponse({"error": "Your chat session expired. Reload the page."}, status=403), origin, "GET, OPTIONS"
+        )
+    attachment = visitors.visitor_file(visitor, attachment_id)
+    if attachment is None:
+        # Someone else's file, or none: the same answer, so ids reveal nothing.
+        return _cors(JsonResponse({"error": "No such file."}, status=404), origin, "GET, OPTIONS")
+    file = attachment.file.open("rb")
+    detected = media_types.detect(file.read(media_types.SIGNATURE_BYTES))
+    file.seek(0)
+    inline = detected.mime in visitors.IMAGE_TYPES
+    response = FileResponse(
+        file,
+        content_type=detected.mime if inline else "application/octet-stream",
+        as_attachment=not inline,
+        filename=attachment.filename or attachment.file.name.rsplit("/", 1)[-1],
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = FILE_CONTENT_SECURITY_POLICY
+    response["Cache-Control"] = "private, max-age=300"
+    response["Access-Control-Expose-Headers"] = "Content-Disposition"
+    return _cors(response, origin, "GET, OPTIONS") if origin else response
 
 
 def snippet(request, widget: ChatWidget) -> str:

@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from conversations import inbound, media_types
 from conversations.business_hours import is_within_business_hours
-from conversations.models import Conversation, TimelineItem
+from conversations.models import Attachment, Conversation, TimelineItem
 from conversations.routing import available_agents, route
 
 from .models import ChatVisitor, ChatWidget
@@ -137,10 +137,38 @@ def serialise(item: TimelineItem) -> dict:
         "at": item.occurred_at.isoformat(),
         "status": status,
         "client_id": (item.external_id or "").split(":", 1)[1] if from_visitor and item.external_id else "",
-        "attachments": [
-            {"kind": attachment.kind, "name": attachment.filename} for attachment in item.attachments.all()
-        ],
+        "attachments": [_attachment(attachment) for attachment in item.attachments.all()],
     }
+
+
+def _attachment(attachment: Attachment) -> dict:
+    """What the widget needs to fetch a file (`visitor_file`, with the visitor's token) and how to show it."""
+    stored = attachment.status == Attachment.Status.STORED and bool(attachment.file)
+    return {
+        "id": attachment.pk if stored else None,
+        "kind": attachment.kind,
+        "name": attachment.filename,
+        # Only pictures proven by their bytes are shown in the page; everything else is a download.
+        "inline": stored and attachment.content_type in IMAGE_TYPES,
+    }
+
+
+def visitor_file(visitor: ChatVisitor, attachment_id: int) -> Attachment | None:
+    """A stored file of one of this visitor's own chat conversations (theirs or ours); None for anyone else's."""
+    entry_point_id = visitor.widget.entry_point_id
+    return (
+        Attachment.objects.filter(
+            pk=attachment_id,
+            status=Attachment.Status.STORED,
+            item__conversation__entry_point_id=entry_point_id,
+            item__conversation__customer__identities__entry_point_id=entry_point_id,
+            item__conversation__customer__identities__external_id=visitor.visitor_id,
+            item__kind__in=SHOWN_KINDS,
+            item__deleted_by_customer=False,
+        )
+        .exclude(file="")
+        .first()
+    )
 
 
 def history(visitor: ChatVisitor) -> list[dict]:

@@ -35,6 +35,8 @@ class GraphError(Exception):
     http_status: int | None = None
     error_type: str = ""
     fbtrace_id: str = ""
+    # WhatsApp's `error_data.details`: what exactly was wrong (e.g. the file types it takes).
+    details: str = ""
     # True when the request never got an answer (connection error, timeout).
     transport: bool = False
     # False only when the request surely never reached Meta (no connection).
@@ -86,14 +88,20 @@ class GraphClient:
         self.access_token = access_token
         self.session = session or requests.Session()
 
-    def request(self, method: str, path: str, *, params=None, json=None, absolute_url=None) -> dict:
-        """Send one request and return the decoded JSON answer, or raise GraphError."""
+    def request(
+        self, method: str, path: str, *, params=None, json=None, data=None, files=None, absolute_url=None
+    ) -> dict:
+        """Send one request and return the decoded JSON answer, or raise GraphError.
+
+        `data` and `files` make a multipart/form-data body (WhatsApp's media upload)."""
         params = dict(params or {})
         if self.access_token and "access_token" not in params:
             params["access_token"] = self.access_token
         url = absolute_url or graph_url(path)
         try:
-            response = self.session.request(method, url, params=params, json=json, timeout=settings.META_HTTP_TIMEOUT)
+            response = self.session.request(
+                method, url, params=params, json=json, data=data, files=files, timeout=settings.META_HTTP_TIMEOUT
+            )
         except requests.RequestException as error:
             logger.warning("Graph API %s %s unreachable: %s", method, path, type(error).__name__)
             # A read timeout may come after Meta acted on the request; a failed
@@ -115,8 +123,8 @@ class GraphClient:
     def get(self, path, **params):
         return self.request("GET", path, params=params)
 
-    def post(self, path, *, params=None, json=None):
-        return self.request("POST", path, params=params, json=json)
+    def post(self, path, *, params=None, json=None, data=None, files=None):
+        return self.request("POST", path, params=params, json=json, data=data, files=files)
 
     def delete(self, path, **params):
         return self.request("DELETE", path, params=params)
@@ -143,4 +151,5 @@ def _error_from(status: int, body) -> GraphError:
         http_status=status,
         error_type=str(error.get("type") or ""),
         fbtrace_id=str(error.get("fbtrace_id") or ""),
+        details=str(error["error_data"].get("details") or "") if isinstance(error.get("error_data"), dict) else "",
     )

@@ -80,6 +80,22 @@ def send_media(
     return _send(token, phone_number_id, to, {"type": kind, kind: media}, reply_to)
 
 
+def upload_media(token: str, phone_number_id: str, content: bytes, mime_type: str, filename: str = "") -> str:
+    """POST /{phone-number-id}/media (multipart): store a file at WhatsApp for sending; returns its media id.
+
+    The id can be sent from this number for 30 days. Raises GraphError (e.g. 131053 when
+    WhatsApp refuses the file's type or size)."""
+    answer = GraphClient(token).post(
+        f"{phone_number_id}/media",
+        data={"messaging_product": "whatsapp", "type": mime_type},
+        files={"file": (filename or "file", content, mime_type)},
+    )
+    media_id = str(answer.get("id") or "")
+    if not media_id:
+        raise GraphError("Meta gave no media id for the uploaded file.")
+    return media_id
+
+
 def send_reaction(token: str, phone_number_id: str, to: str, message_id: str, emoji: str) -> str:
     """React to the customer's message `message_id`; an empty emoji removes our reaction."""
     return _send(
@@ -315,8 +331,7 @@ def whatsapp_error_reason(code: int | None, details: str = "") -> tuple[str, str
 
 def whatsapp_send_failure(error: GraphError) -> tuple[str, str]:
     """whatsapp_error_reason for a GraphError; no answer, or a 5xx with a code we do not know, is transient."""
-    # GraphError does not carry error_data.details yet; getattr keeps this working once it does.
-    details = getattr(error, "details", "")
+    details = error.details
     if error.transport:
         return "Meta could not be reached: trying again.", TRANSIENT
     if error.code in WHATSAPP_ERRORS:

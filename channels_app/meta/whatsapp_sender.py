@@ -9,7 +9,8 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.formats import date_format
 
-from conversations.senders import ChannelSender, RateLimit, ReplyWindow, SendFailed
+from conversations.models import Attachment
+from conversations.senders import AttachmentLimits, ChannelSender, RateLimit, ReplyWindow, SendFailed
 
 from . import whatsapp_graph
 from .accounts import mark_needs_reauthorization
@@ -21,6 +22,33 @@ SERVICE_WINDOW = timedelta(hours=24)
 MAX_TEXT_LENGTH = 4096  # Cloud API: a text body has at most 4096 characters
 TEMPLATES_ONLY_REASON = "Outside the 24-hour window WhatsApp allows only approved templates"
 PAIR_RATE_LIMIT = 131056
+
+# Meta's supported media ("Supported media types", WhatsApp Cloud API): the most bytes and the
+# content types per kind. Our sizes are in decimal megabytes, a little under Meta's, so a file the
+# composer accepts is never refused for size. "file" is WhatsApp's document.
+WHATSAPP_ATTACHMENT_LIMITS = AttachmentLimits(
+    {"image": 5_000_000, "video": 16_000_000, "audio": 16_000_000, "file": 100_000_000},
+    max_count=10,
+    types={
+        "image": ("JPEG or PNG", ("image/jpeg", "image/png")),
+        "video": ("MP4 or 3GP", ("video/mp4", "video/3gpp")),
+        "audio": ("AAC, AMR, MP3, M4A or OGG", ("audio/aac", "audio/amr", "audio/mpeg", "audio/mp4", "audio/ogg")),
+        "file": (
+            "PDF, Word, Excel or PowerPoint",
+            (
+                "application/pdf",
+                "application/msword",
+                "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+                "application/vnd.ms-excel",
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                "application/vnd.ms-powerpoint",
+                "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+            ),
+        ),
+    },
+)
+# Our attachment kinds as WhatsApp's message types.
+WHATSAPP_MEDIA_TYPE = {"image": "image", "video": "video", "audio": "audio", "file": "document"}
 
 
 def whatsapp_rate_limit() -> RateLimit:
@@ -101,6 +129,9 @@ class WhatsAppSender(ConnectionReasons, ChannelSender):
     def rate_limit(self, entry_point) -> RateLimit:
         return whatsapp_rate_limit()
 
+    def attachment_limits(self, conversation) -> AttachmentLimits:
+        return WHATSAPP_ATTACHMENT_LIMITS
+
     def send(self, message, window: ReplyWindow) -> str:
         number = WhatsAppNumber.objects.get(entry_point_id=message.entry_point_id)
         token, sender_id, to = number.access_token, number.phone_number_id, message.recipient_id
@@ -114,19 +145,61 @@ class WhatsAppSender(ConnectionReasons, ChannelSender):
                     raise SendFailed(SendFailed.REFUSED, "This template no longer exists: sync the templates.")
                 components = template_components(template, payload["template"].get("variables", {}))
                 return whatsapp_graph.send_template(token, sender_id, to, template.name, template.language, components)
+            if payload.get("attachment_id"):
+                return self._send_file(message, number)
             if payload.get("attachment_url"):
                 return whatsapp_graph.send_media(
                     token, sender_id, to, payload.get("attachment_type", "image"), link=payload["attachment_url"]
                 )
             return whatsapp_graph.send_text(token, sender_id, to, payload["text"])
         except GraphError as error:
-            reason, outcome = whatsapp_graph.whatsapp_send_failure(error)
-            if outcome == whatsapp_graph.PAUSED:
-                mark_needs_reauthorization(number, reason)
-                raise SendFailed(SendFailed.PAUSED, reason, reached_provider=False) from error
-            if outcome == whatsapp_graph.RATE_LIMITED:
-                retry_after = settings.WHATSAPP_PAIR_RETRY_SECONDS if error.code == PAIR_RATE_LIMIT else None
-                raise SendFailed(SendFailed.RATE_LIMITED, reason, retry_after=retry_after) from error
-            if outcome == whatsapp_graph.TRANSIENT:
-                raise SendFailed(SendFailed.TRANSIENT, reason, reached_provider=error.reached_meta) from error
-            raise SendFailed(SendFailed.REFUSED, reason) from error
+            raise _send_failed(error, number) from error
+
+    def _send_file(self, message, number: WhatsAppNumber) -> str:
+        """An agent's file: uploaded to WhatsApp's media store, then sent by its media id.
+
+        Meta's guide recommends uploading (POST /{phone-number-id}/media) and sending the id over
+        sending a `link`: with a link Meta downloads the file while it sends, so a slow or
+        unreachable host fails the message (131053), and our file would have to be on a public
+        address (it is not in the sandbox or on a laptop). The id is kept in the payload, so a
+        retry after a failed send does not upload again (ids stay valid for 30 days)."""
+        payload = message.payload
+        attachment = Attachment.objects.get(pk=payload["attachment_id"])
+        media_type = WHATSAPP_MEDIA_TYPE[payload.get("attachment_type", "image")]
+        filename = attachment.filename or attachment.file.name.rsplit("/", 1)[-1]
+        media_id = payload.get("media_id", "")
+        if not media_id:
+            with attachment.file.open("rb") as stored:
+                content = stored.read()
+            try:
+                media_id = whatsapp_graph.upload_media(
+                    number.access_token, number.phone_number_id, content, attachment.content_type, filename
+                )
+            except GraphError as error:
+                # Nothing was sent to the customer: the send budget is not spent.
+                raise _send_failed(error, number, reached_provider=False) from error
+            message.payload = {**payload, "media_id": media_id}
+            message.save(update_fields=["payload"])
+        return whatsapp_graph.send_media(
+            number.access_token,
+            number.phone_number_id,
+            message.recipient_id,
+            media_type,
+            media_id=media_id,
+            filename=filename if media_type == "document" else "",
+        )
+
+
+def _send_failed(error: GraphError, number: WhatsAppNumber, *, reached_provider: bool | None = None) -> SendFailed:
+    """Meta's refusal as the drainer's outcome, with the reason in the agent's words."""
+    reason, outcome = whatsapp_graph.whatsapp_send_failure(error)
+    reached = error.reached_meta if reached_provider is None else reached_provider
+    if outcome == whatsapp_graph.PAUSED:
+        mark_needs_reauthorization(number, reason)
+        return SendFailed(SendFailed.PAUSED, reason, reached_provider=False)
+    if outcome == whatsapp_graph.RATE_LIMITED:
+        retry_after = settings.WHATSAPP_PAIR_RETRY_SECONDS if error.code == PAIR_RATE_LIMIT else None
+        return SendFailed(SendFailed.RATE_LIMITED, reason, retry_after=retry_after, reached_provider=reached)
+    if outcome == whatsapp_graph.TRANSIENT:
+        return SendFailed(SendFailed.TRANSIENT, reason, reached_provider=reached)
+    return SendFailed(SendFailed.REFUSED, reason, reached_provider=reached)

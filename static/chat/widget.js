@@ -6,6 +6,8 @@
  * messages are resent with their client id, which the server stores once).
  * The visitor's signed token is kept in this site's localStorage so a
  * returning visitor sees their history. Everything shown is set as text.
+ * Files of the conversation are fetched with the token (never a bare URL) and
+ * shown from blobs: proven images inline, anything else as a download.
  */
 (function () {
   "use strict";
@@ -60,6 +62,9 @@
     ".error{color:#b91c1c;font-size:12px;padding:0 14px 6px;background:#fff}",
     ".error:empty{display:none}",
     ".link{background:none;border:0;color:inherit;text-decoration:underline;padding:0}",
+    ".shot{display:block;max-width:100%;max-height:220px;border-radius:8px;margin-top:4px;background:#eef}",
+    ".file svg{vertical-align:-2px}",
+    ".file{display:block;background:none;border:0;color:inherit;text-decoration:underline;padding:0;margin-top:4px;text-align:left;font:inherit}",
     ".sr{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}",
     "[hidden]{display:none!important}"
   ].join("\n");
@@ -77,12 +82,12 @@
     return node;
   }
 
-  function icon(path) {
+  function icon(path, size) {
     var ns = "http://www.w3.org/2000/svg";
     var svg = document.createElementNS(ns, "svg");
     svg.setAttribute("viewBox", "0 0 24 24");
-    svg.setAttribute("width", "22");
-    svg.setAttribute("height", "22");
+    svg.setAttribute("width", String(size || 22));
+    svg.setAttribute("height", String(size || 22));
     svg.setAttribute("aria-hidden", "true");
     var line = document.createElementNS(ns, "path");
     line.setAttribute("d", path);
@@ -178,12 +183,51 @@
     }
   }
 
-  function describe(item) {
-    var text = item.text || "";
-    (item.attachments || []).forEach(function (attachment) {
-      text += (text ? "\n" : "") + "📎 " + (attachment.name || "Image");
+  function currentToken() {
+    try { return localStorage.getItem(storageKey) || ""; } catch (error) { return ""; }
+  }
+
+  function fetchFile(attachment) {
+    var url = base + "/chat/" + encodeURIComponent(widgetId) + "/files/" + encodeURIComponent(attachment.id) + "/";
+    return fetch(url, { headers: { "X-Chat-Token": currentToken() }, credentials: "omit" }).then(function (response) {
+      if (!response.ok) { throw new Error("HTTP " + response.status); }
+      return response.blob();
     });
-    return text;
+  }
+
+  function download(attachment) {
+    fetchFile(attachment).then(function (blob) {
+      // Typed as a download whatever it holds: a blob: URL runs in the host page's origin.
+      var url = URL.createObjectURL(new Blob([blob], { type: "application/octet-stream" }));
+      var link = el("a", { href: url, download: attachment.name || "file" });
+      shadow.appendChild(link);
+      link.click();
+      link.remove();
+      setTimeout(function () { URL.revokeObjectURL(url); }, 60000);
+    }).catch(function () { errorLine.textContent = "That file could not be downloaded. Try again."; });
+  }
+
+  function attachmentNode(attachment) {
+    var name = attachment.name || (attachment.kind === "image" ? "Image" : "File");
+    if (!attachment.id) { return el("span", { class: "file" }, [icon(ICON_CLIP, 14), document.createTextNode(" " + name)]); }
+    if (attachment.inline) {
+      var image = el("img", { class: "shot", alt: name });
+      fetchFile(attachment).then(function (blob) {
+        image.src = URL.createObjectURL(blob);
+        image.addEventListener("load", scrollToEnd, { once: true });
+      }).catch(function () { image.replaceWith(el("span", { class: "file" }, [icon(ICON_CLIP, 14), document.createTextNode(" " + name)])); });
+      return image;
+    }
+    var button = el("button", { class: "file", type: "button", "aria-label": "Download " + name }, [icon(ICON_CLIP, 14), document.createTextNode(" " + name)]);
+    button.addEventListener("click", function () { download(attachment); });
+    return button;
+  }
+
+  function messageNode(item, mine) {
+    var node = el("li", { class: "msg " + (mine ? "visitor" : "agent") });
+    if (item.text) { node.appendChild(el("span", { text: item.text })); }
+    (item.attachments || []).forEach(function (attachment) { node.appendChild(attachmentNode(attachment)); });
+    return node;
   }
 
   function statusLabel(status) {
@@ -198,13 +242,14 @@
       var entry = pending[item.client_id];
       delete pending[item.client_id];
       if (!entry.node.isConnected) { log.appendChild(entry.node); log.appendChild(entry.meta); }
+      if ((item.attachments || []).length) { entry.node.replaceWith(messageNode(item, true)); }
       entry.meta.textContent = statusLabel(item.status);
       entry.meta.dataset.itemId = item.id;
       shown[item.id] = entry.meta;
       return;
     }
     if (!mine && item.author) { log.appendChild(el("li", { class: "who", text: item.author })); }
-    log.appendChild(el("li", { class: "msg " + (mine ? "visitor" : "agent"), text: describe(item) }));
+    log.appendChild(messageNode(item, mine));
     var meta = metaLine(mine ? statusLabel(item.status) : "", mine, item.status === "failed");
     meta.dataset.itemId = item.id;
     if (!mine) { meta.hidden = true; lastAgentId = Math.max(lastAgentId, item.id); }
@@ -436,10 +481,8 @@
     scrollToEnd();
     var body = new FormData();
     body.append("file", file);
-    var token = "";
-    try { token = localStorage.getItem(storageKey) || ""; } catch (error) { token = ""; }
     fetch(base + "/chat/" + encodeURIComponent(widgetId) + "/upload/", {
-      method: "POST", body: body, headers: { "X-Chat-Token": token, "X-Chat-Client-Id": clientId }
+      method: "POST", body: body, headers: { "X-Chat-Token": currentToken(), "X-Chat-Client-Id": clientId }
     }).then(function (response) {
       return response.json().then(function (data) { return { ok: response.ok, data: data }; });
     }).then(function (result) {

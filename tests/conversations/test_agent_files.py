@@ -153,3 +153,4 @@ def test_composer_says_the_channels_limits(client, agent, instagram_conversation
     page = client.get(reverse("inbox:conversation", args=[instagram_conversation.pk])).content.decode()
 
     assert "Instagram: image up to 8 MB, video up to 25 MB, audio up to 25 MB; one file a message." in page
+    assert 'accept="image/*,video/*,audio/*"' in page

@@ -12,10 +12,12 @@ import re
 import socket
 import threading
 import time
+from pathlib import Path
 
 import pytest
 import uvicorn
 from channels.layers import channel_layers
+from django.urls import reverse
 
 from channels_app.chat.models import ChatWidget
 from channels_app.models import Channel, EntryPoint
@@ -224,3 +226,73 @@ def test_visitor_and_agent_chat_live_across_origins_and_a_restart(browser, app_s
     visitor.get_by_role("button", name="Open chat").click()
     expect(visitor.locator(".msg.visitor")).to_have_count(2)
     expect(visitor.locator(".msg.agent")).to_have_text("Yes, we ship to Spain in 3–5 days.")
+
+
+SHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots" / "chat"
+
+
+def test_the_agents_image_and_file_reach_the_visitors_widget(browser, app_server, company_site):
+    from playwright.sync_api import expect
+
+    from sandbox.png import picture
+
+    site_dir, site_url = company_site
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    agent = factories.make_user(email="ada@example.test", password=PASSWORD, first_name="Ada")
+    factories.make_inbox(name="Chat", kind=Channel.Kind.CHAT, default=True, members=[agent])
+    factories.make_available(agent, Channel.Kind.CHAT)
+    entry_point = factories.make_entry_point(
+        kind=EntryPoint.Kind.CHAT_WIDGET, channel_kind=Channel.Kind.CHAT, display_name="Acme chat"
+    )
+    widget = ChatWidget.objects.create(entry_point=entry_point, name="Acme Support", allowed_origins=[site_url])
+    (site_dir / "index.html").write_text(
+        "<!doctype html><title>Acme</title><h1>Acme shoes</h1>"
+        f'<script src="{app_server.url}/chat/widget.js" data-entry-point="{widget.public_id}" async></script>'
+    )
+    image = picture("blue-sneakers", size=160)
+    size_chart = b"%PDF-1.4\n1 0 obj\n<<>>\nendobj\n"
+
+    visitor = browser.new_context(accept_downloads=True).new_page()
+    visitor.set_default_timeout(8000)
+    visitor.goto(site_url)
+    visitor.get_by_role("button", name="Open chat").click()
+    message_box = visitor.get_by_role("textbox", name="Message")
+    message_box.fill("Do the sneakers come in blue?")
+    message_box.press("Enter")
+    expect(visitor.locator(".meta.mine").last).to_have_text("Sent")
+    conversation = Conversation.objects.get(entry_point=entry_point)
+
+    # The agent attaches a picture and the size chart to the reply.
+    inbox = sign_in(browser.new_context(), app_server.url, agent.email)
+    inbox.goto(app_server.url + reverse("inbox:conversation", args=[conversation.pk]))
+    expect(inbox.get_by_test_id("attachment-limits")).to_contain_text("Chat: any file up to 10 MB")
+    inbox.get_by_test_id("attach-input").set_input_files(
+        files=[
+            {"name": "blue-sneakers.png", "mimeType": "image/png", "buffer": image},
+            {"name": "size-chart.pdf", "mimeType": "application/pdf", "buffer": size_chart},
+        ]
+    )
+    inbox.get_by_test_id("composer-text").fill("Here they are in blue, with the size chart.")
+    inbox.locator(".composer").screenshot(path=SHOTS / "1-composer-with-files.png")
+    inbox.get_by_test_id("send-reply").click()
+    reply = inbox.locator(".msg.kind-agent_message", has_text="Here they are in blue")
+    expect(reply.locator(".delivery")).to_contain_text(re.compile("Sent|Read"))
+
+    # The visitor sees the picture in the chat, and the chart as a download.
+    bubble = visitor.locator(".msg.agent", has_text="Here they are in blue")
+    shown = bubble.locator("img.shot")
+    expect(shown).to_have_attribute("alt", "blue-sneakers.png")
+    expect(shown).to_have_attribute("src", re.compile(r"^blob:"))
+    visitor.wait_for_function(
+        "() => document.querySelector('[data-support-chat]').shadowRoot.querySelector('img.shot').naturalWidth === 160"
+    )
+    visitor.screenshot(path=SHOTS / "2-widget-shows-the-image.png")
+    with visitor.expect_download() as download:
+        bubble.get_by_role("button", name="Download size-chart.pdf").click()
+    assert download.value.suggested_filename == "size-chart.pdf"
+    assert Path(download.value.path()).read_bytes() == size_chart
+
+    # Without the visitor's token the file is not there for anyone.
+    attachment_id = conversation.items.get(text="Here they are in blue, with the size chart.").attachments.first().pk
+    response = visitor.request.get(f"{app_server.url}/chat/{widget.public_id}/files/{attachment_id}/")
+    assert response.status == 403

@@ -18,6 +18,7 @@ from channels_app.models import RoutingException
 from conversations.models import Conversation, OutboundMessage, TimelineItem
 from conversations.routing import route_conversation
 from inbox.models import Inbox, User
+from sandbox.png import picture
 from tests import factories
 from tests.conftest import totp_code_for
 from tests.e2e.test_sandbox_journey import browser, sandbox_app, sign_in  # noqa: F401 (fixtures)
@@ -173,6 +174,17 @@ def test_whatsapp_added_through_embedded_signup_in_the_sandbox(sandbox_app, brow
     reply = agent.locator(".msg.kind-agent_message", has_text="We do, in sizes 36 to 42.")
     expect(reply.locator(".delivery")).to_contain_text(re.compile("Delivered|Read"))
     expect(simulator.locator(".bubble.business", has_text="We do, in sizes 36 to 42.")).to_be_visible()
+
+    # A picture from the composer: uploaded to the Cloud API stand-in and sent by its media id.
+    expect(agent.get_by_test_id("attachment-limits")).to_contain_text("WhatsApp: image up to 5 MB (JPEG or PNG)")
+    agent.get_by_test_id("attach-input").set_input_files(
+        files=[{"name": "blue-trainers.png", "mimeType": "image/png", "buffer": picture("blue-trainers", size=120)}]
+    )
+    agent.locator(".composer").screenshot(path=str(SHOTS / "inbox-whatsapp-composer-file.png"))
+    agent.get_by_test_id("send-reply").click()
+    sent_picture = agent.locator(".msg.kind-agent_message", has=agent.locator("img"))
+    expect(sent_picture.locator(".delivery")).to_contain_text(re.compile("Delivered|Read"))
+    expect(simulator.locator("[data-testid=whatsapp-upload]")).to_have_attribute("alt", "blue-trainers.png")
     simulator.screenshot(path=str(SHOTS / "sandbox-simulator-whatsapp.png"), full_page=True)
 
     # A day later the 24-hour window is closed: only an approved template can go.
