@@ -193,3 +193,7 @@ class ChatVisitorConsumer(AsyncJsonWebsocketConsumer):
 
     async def visitor_typing(self, event):
         pass
+
+    # Agents' presence on the conversation is for the agents' pages.
+    async def presence_changed(self, event):
+        pass
