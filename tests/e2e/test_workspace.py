@@ -325,6 +325,7 @@ def test_with_the_socket_up_presence_and_notifications_come_by_push_not_by_polls
     factories.make_item(maya, text="Any news?")
     Conversation.touch(maya.pk)
     expect(ada.get_by_test_id("notice")).to_have_text("Maya Lopez wrote: Any news?")
+    expect(ada.locator("#timeline-items")).to_contain_text("Any news?")  # the pushed change, fetched once
     screenshot(ada, "workspace-presence-pushed")
     # Long enough for the notifier's 10 s timer and two of the presence form's 5 s timers.
     ada.wait_for_timeout(max(0, 11 - (time.monotonic() - socket_up_since)) * 1000)
