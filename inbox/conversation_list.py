@@ -4,10 +4,12 @@ Every query starts from `visible_conversations(user)`: an agent sees the
 conversations of the Inboxes they are a member of, nothing else.
 """
 
+import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
 from django.core.paginator import Paginator
+from django.db import DatabaseError
 from django.db.models import Count, Exists, F, OuterRef, Q, Subquery
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
@@ -16,6 +18,8 @@ from conversations.models import Conversation, Customer, CustomerIdentity, Timel
 
 from . import reading
 from .models import Inbox
+
+logger = logging.getLogger(__name__)
 
 PAGE_SIZE = 25
 FILTERS = {
@@ -349,7 +353,11 @@ def changes_since(cursor: int, inbox_ids, shown_ids=(), visible_inbox_ids=None) 
     unnumbered = set(scope.filter(change_seq__isnull=True).values_list("pk", flat=True)[:CHANGES_LIMIT])
     if unnumbered:
         # Committed changes nobody has numbered yet: number them now, so the cursor can pass them.
-        change_feed.stamp_changes()
+        try:
+            change_feed.stamp_changes()
+        except DatabaseError:
+            # The database is busy (SQLite's one writer): they are answered unnumbered, and numbered next time.
+            logger.warning("Could not number conversation changes now", exc_info=True)
         unnumbered = set(scope.filter(change_seq__isnull=True).values_list("pk", flat=True)[:CHANGES_LIMIT])
     numbered = list(
         scope.filter(change_seq__gt=cursor).order_by("change_seq").values_list("pk", "change_seq")[:CHANGES_LIMIT]

@@ -264,3 +264,18 @@ def test_stamping_without_a_counter_row_creates_it(db):
     assert change_feed.stamp_changes() == 1
     conversation.refresh_from_db()
     assert conversation.change_seq == change_feed.current_cursor() == 1
+
+
+def test_a_poll_that_cannot_number_changes_now_still_reports_them(db, monkeypatch):
+    from django.db import OperationalError
+
+    inbox = factories.make_inbox(name="Support")
+    conversation = factories.make_conversation(inbox=inbox)
+
+    def busy(*args, **kwargs):
+        raise OperationalError("database is locked")
+
+    monkeypatch.setattr(change_feed, "stamp_changes", busy)
+    found = listing.changes_since(0, [inbox.pk])
+
+    assert found.conversation_ids == {conversation.pk} and found.cursor == 0
