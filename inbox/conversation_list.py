@@ -312,7 +312,7 @@ def counts(user, inbox_ids) -> Counts:
 
 
 def latest_change() -> int:
-    """The cursor for live updates: the newest change number committed (`conversations.change_feed`).
+    """The cursor for live updates: the newest change number committed (`conversations.models.change_feed`).
 
     Read it before reading what the page shows: a change committed in between
     is then numbered above the cursor (or not numbered yet), so the next poll

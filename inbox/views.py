@@ -414,7 +414,7 @@ def _record_id(value) -> int | None:
 def changes(request):
     """Live updates: 204 when nothing changed since the cursor, else the parts that did.
 
-    The cursor is a change number (`conversations.change_feed`). A page that
+    The cursor is a change number (`conversations.models.change_feed`). A page that
     carries anything else (one loaded before the change feed, or a mangled
     value) gets everything redrawn with a fresh cursor, so it is never stuck."""
     cursor = _change_number(request.GET.get("since", ""))

@@ -21,7 +21,7 @@ class LiveEvent(models.Model):
 
 
 class ChangeCounter(models.Model):
-    """The one row whose value numbers conversation changes in commit order (see `conversations.change_feed`).
+    """The one row whose value numbers conversation changes in commit order (see `conversations.models.change_feed`).
 
     A stamping transaction locks this row, takes the next numbers and stamps
     the changed conversations; the lock is held until it commits, so a higher

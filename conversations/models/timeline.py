@@ -43,9 +43,9 @@ class Conversation(models.Model):
     snoozed_until = models.DateTimeField(null=True, blank=True, db_index=True)
     topics = models.ManyToManyField("Topic", blank=True, related_name="conversations")
     updated_at = models.DateTimeField(auto_now=True, db_index=True)
-    # Where the change feed numbers this conversation's latest change, in commit
-    # order (`conversations.change_feed`); null from the change until its commit
-    # is stamped, and the inbox's live updates treat null as "changed".
+    # The number of this conversation's latest change, in commit order
+    # (`conversations.models.change_feed`); null from the change until it is
+    # numbered after its commit, and the inbox's live updates count null as changed.
     change_seq = models.BigIntegerField(null=True, blank=True, db_index=True)
 
     class Meta:
@@ -81,7 +81,7 @@ class Conversation(models.Model):
 
     @classmethod
     def touch(cls, conversation_id, *, inbox_id=None, **fields):
-        """Mark a conversation changed, for the inbox's live updates (`conversations.change_feed`).
+        """Mark a conversation changed, for the inbox's live updates (`conversations.models.change_feed`).
 
         A caller that knows the conversation's inbox passes `inbox_id`, which
         spares the live-update listener a look-up. However often it is called
