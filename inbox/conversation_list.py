@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.core.paginator import Paginator
-from django.db import DatabaseError
+from django.db import DatabaseError, connection
 from django.db.models import Count, Exists, F, OuterRef, Q, Subquery
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
@@ -351,8 +351,9 @@ def changes_since(cursor: int, inbox_ids, shown_ids=(), visible_inbox_ids=None) 
         )
     scope = Conversation.objects.filter(Q(inbox_id__in=inbox_ids) | Q(pk__in=visible_shown))
     unnumbered = set(scope.filter(change_seq__isnull=True).values_list("pk", flat=True)[:CHANGES_LIMIT])
-    if unnumbered:
+    if unnumbered and not connection.in_atomic_block:
         # Committed changes nobody has numbered yet: number them now, so the cursor can pass them.
+        # Never inside a caller's transaction, which would hold the counter's lock until it ends.
         try:
             change_feed.stamp_changes()
         except DatabaseError:

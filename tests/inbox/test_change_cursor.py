@@ -266,7 +266,7 @@ def test_stamping_without_a_counter_row_creates_it(db):
     assert conversation.change_seq == change_feed.current_cursor() == 1
 
 
-def test_a_poll_that_cannot_number_changes_now_still_reports_them(db, monkeypatch):
+def test_a_poll_that_cannot_number_changes_now_still_reports_them(transactional_db, monkeypatch):
     from django.db import OperationalError
 
     inbox = factories.make_inbox(name="Support")
@@ -278,4 +278,21 @@ def test_a_poll_that_cannot_number_changes_now_still_reports_them(db, monkeypatc
     monkeypatch.setattr(change_feed, "stamp_changes", busy)
     found = listing.changes_since(0, [inbox.pk])
 
+    assert not connection.in_atomic_block  # so the poll did try to number it
     assert found.conversation_ids == {conversation.pk} and found.cursor == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_first_poll_after_a_commit_numbers_the_change(client):
+    agent = factories.make_user()
+    inbox = factories.make_inbox(name="Support", members=[agent])
+    conversation = factories.make_conversation(inbox=inbox)
+    client.force_login(agent)
+    cursor = int(cursor_of(client.get(reverse("inbox:home"))))
+    Conversation.touch(conversation.pk)  # committed
+
+    first = poll(client, cursor)
+
+    assert first.status_code == 200 and int(cursor_of(first)) > cursor
+    assert Conversation.objects.get(pk=conversation.pk).change_seq == int(cursor_of(first))
+    assert poll(client, cursor_of(first)).status_code == 204
