@@ -221,14 +221,18 @@ def main():
     merged_away = Customer.objects.get(pk=busiest.customer_id + 1)
     # The busiest customer has a second identity and conversation (another channel, merged in).
     customers.merge_customers(busiest.customer, merged_away, agent)
-    cursor = Conversation.objects.order_by("-updated_at").values_list("updated_at", flat=True).first()
+    from conversations.models import change_feed
+
+    while change_feed.stamp_changes():  # as the first poll after the seeding would
+        pass
+    cursor = change_feed.current_cursor()
     home = reverse("inbox:home")
     today = [
         ("list (all open)", home),
         ("list (search 'Customer 4242')", home + "?q=Customer+4242"),
         ("list (closed, page 50)", home + "?filter=closed&page=50"),
         ("conversation (with customer pane)", reverse("inbox:conversation", args=[busiest.pk])),
-        ("changes poll (nothing new)", reverse("inbox:changes") + f"?since={cursor.isoformat().replace('+', '%2B')}"),
+        ("changes poll (nothing new)", reverse("inbox:changes") + f"?since={cursor}"),
     ]
     workspace = [
         ("customer pane: activity", reverse("inbox:customer_activity", args=[busiest.pk])),

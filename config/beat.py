@@ -13,6 +13,10 @@ BEAT_SCHEDULE = {
         "task": "inbox.tasks.prune_presence_task",
         "schedule": 300.0,
     },
+    "stamp-conversation-changes": {
+        "task": "conversations.tasks.stamp_changes",
+        "schedule": 60.0,
+    },
     "wake-snoozed-conversations": {
         "task": "conversations.tasks.wake_snoozed_conversations",
         "schedule": 60.0,

@@ -25,6 +25,7 @@ from .models import (
     CustomerMerge,
     CustomerReaction,
     TimelineItem,
+    change_feed,
 )
 from .services import ActionRefused, _agent_name, record_status_change
 
@@ -126,8 +127,9 @@ def _touch_conversations(customer_id, conversation_ids=None):
     conversations = Conversation.objects.filter(customer_id=customer_id)
     if conversation_ids is not None:
         conversations = Conversation.objects.filter(pk__in=conversation_ids)
-    # updated_at only: the list's order by activity must not change because of a name.
+    # Not `touch`: the list's order by activity must not change because of a name.
     conversations.update(updated_at=timezone.now())
+    change_feed.mark_changed(conversations.values_list("pk", flat=True))
 
 
 def contacts(customer: Customer, identities=None) -> list[str]:

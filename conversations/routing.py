@@ -9,7 +9,7 @@ from django.db.models import Count, F, Q
 
 from channels_app.models import EntryPoint
 
-from .models import Conversation
+from .models import Conversation, change_feed
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +52,7 @@ def route_conversation(conversation: Conversation) -> Conversation:
     conversation.inbox = result.inbox
     conversation.unrouted_reason = result.reason
     conversation.save(update_fields=["inbox", "unrouted_reason", "updated_at"])
+    change_feed.mark_changed([conversation.pk], inbox_id=conversation.inbox_id)
     if not result.routed:
         logger.warning(
             "Conversation %s is unrouted: %s (entry point %s)",
@@ -127,6 +128,7 @@ def assign(conversation: Conversation):
             return None
         locked.assignee = agent
         locked.save(update_fields=["assignee", "updated_at"])
+        change_feed.mark_changed([locked.pk], inbox_id=locked.inbox_id)
     conversation.assignee = agent
     return agent
 

@@ -1,6 +1,7 @@
 from celery import shared_task
 
 from . import limiter, outbound, services
+from .models import change_feed
 
 
 @shared_task(acks_late=True)
@@ -24,3 +25,9 @@ def rekick_stale_backlogs():
 def wake_snoozed_conversations():
     """Beat: conversations whose snooze time has come return to the open lists."""
     return services.wake_snoozed()
+
+
+@shared_task
+def stamp_changes():
+    """Beat: number conversation changes a crash left unnumbered (pages count them as changed until then)."""
+    return change_feed.stamp_changes()

@@ -5,13 +5,21 @@ groups of the conversations their page shows (so a conversation transferred
 away still tells the page to drop it). Messages to the page are tiny JSON
 notes; the HTML comes from the same changes endpoint the fallback poll uses,
 so what an agent may see is decided in one place.
+
+The same socket carries what the page polled for before, while it is up:
+notifications (a new conversation offered to me, a new message in mine; the
+page says from which item id with `notify_from`) and presence (the page
+says which conversation it shows and whether the agent types, `viewing`,
+and hears who else is there). The polls remain as the fallback.
 """
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.urls import reverse
 
 from conversations.live.groups import conversation_group, inbox_group
 from inbox import conversation_list as listing
+from inbox import presence, reading
 
 # A page shows at most a page of conversations plus the open one.
 MAX_WATCHED = listing.PAGE_SIZE + 1
@@ -25,6 +33,36 @@ def _member_inbox_ids(user) -> list[int]:
 @database_sync_to_async
 def _visible_ids(user, conversation_ids) -> set[int]:
     return set(listing.visible_conversations(user).filter(pk__in=conversation_ids).values_list("pk", flat=True))
+
+
+@database_sync_to_async
+def _notices(user, inbox_ids, after: int) -> tuple[list[dict], int]:
+    notices = reading.notices_since(user, inbox_ids, after)
+    shown = [
+        {
+            "title": notice.title,
+            "body": notice.body,
+            "url": reverse("inbox:conversation", args=[notice.conversation_id]),
+            "tag": f"conversation-{notice.conversation_id}",
+        }
+        for notice in notices
+    ]
+    return shown, max([after, *(notice.item_id for notice in notices)])
+
+
+@database_sync_to_async
+def _report(user, conversation_id: int, typing: bool) -> bool:
+    return presence.report(user, conversation_id, typing=typing)
+
+
+@database_sync_to_async
+def _leave(user, conversation_id: int) -> None:
+    presence.leave(user, conversation_id)
+
+
+@database_sync_to_async
+def _others(user, conversation_id: int) -> list[dict]:
+    return presence.as_json(presence.others(user, conversation_id))
 
 
 def _ids(values) -> list[int]:
@@ -41,12 +79,18 @@ class InboxConsumer(AsyncJsonWebsocketConsumer):
             return
         self.inbox_ids = await _member_inbox_ids(user)
         self.watched = set()
+        # Set by the page: the item id its notifications start after, and the conversation it shows.
+        self.notify_after = None
+        self.viewing = None
         for inbox_id in self.inbox_ids:
             await self.channel_layer.group_add(inbox_group(inbox_id), self.channel_name)
         await self.accept()
         await self.send_json({"type": "hello"})
 
     async def disconnect(self, code):
+        if getattr(self, "viewing", None) is not None:
+            await _leave(self.scope["user"], self.viewing)
+            await self._presence_changed(self.viewing)
         for inbox_id in getattr(self, "inbox_ids", []):
             await self.channel_layer.group_discard(inbox_group(inbox_id), self.channel_name)
         for conversation_id in getattr(self, "watched", set()):
@@ -58,6 +102,14 @@ class InboxConsumer(AsyncJsonWebsocketConsumer):
         kind = content.get("type")
         if kind == "watch":
             await self._watch(_ids(content.get("conversation_ids")))
+        elif kind == "notify_from":
+            after = content.get("after")
+            if isinstance(after, int) and not isinstance(after, bool) and 0 <= after < 2**63:
+                self.notify_after = after
+        elif kind == "viewing":
+            await self._viewing(
+                content.get("conversation_id"), bool(content.get("typing")), fresh=content.get("fresh") is True
+            )
         elif kind in ("typing", "seen"):
             conversation_id = content.get("conversation_id")
             ids = _ids([conversation_id])
@@ -80,10 +132,47 @@ class InboxConsumer(AsyncJsonWebsocketConsumer):
             await self.channel_layer.group_add(conversation_group(conversation_id), self.channel_name)
         self.watched = wanted
 
+    async def _viewing(self, conversation_id, typing, fresh=False):
+        """The page shows this conversation (or none), reported on arrival, on typing and every few seconds.
+
+        Arriving (or a page that has just drawn the conversation, `fresh`) hears who else is there."""
+        user = self.scope["user"]
+        ids = _ids([conversation_id])
+        shown = ids[0] if ids and ids[0] in await _visible_ids(user, ids) else None
+        if self.viewing is not None and self.viewing != shown:
+            await _leave(user, self.viewing)
+            await self._presence_changed(self.viewing)
+        arrived = shown is not None and shown != self.viewing
+        self.viewing = shown
+        if shown is None:
+            return
+        if await _report(user, shown, typing):
+            await self._presence_changed(shown)
+        if arrived or fresh:
+            await self.send_json({"type": "presence", "conversation_id": shown, "others": await _others(user, shown)})
+
+    async def _presence_changed(self, conversation_id):
+        await self.channel_layer.group_send(
+            conversation_group(conversation_id),
+            {"type": "presence.changed", "conversation_id": conversation_id, "by": self.channel_name},
+        )
+
     # Group messages ------------------------------------------------------
 
     async def conversation_changed(self, event):
         await self.send_json({"type": "changed", "conversation_id": event["conversation_id"]})
+        if self.notify_after is None:
+            return
+        notices, self.notify_after = await _notices(self.scope["user"], self.inbox_ids, self.notify_after)
+        if notices:
+            await self.send_json({"type": "notify", "notices": notices, "after": self.notify_after})
+
+    async def presence_changed(self, event):
+        conversation_id = event["conversation_id"]
+        # Its own report changes nothing this page shows (the others exclude its agent).
+        if conversation_id == self.viewing and event.get("by") != self.channel_name:
+            others = await _others(self.scope["user"], conversation_id)
+            await self.send_json({"type": "presence", "conversation_id": conversation_id, "others": others})
 
     async def visitor_typing(self, event):
         await self.send_json(

@@ -4,18 +4,22 @@ Every query starts from `visible_conversations(user)`: an agent sees the
 conversations of the Inboxes they are a member of, nothing else.
 """
 
+import logging
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from django.core.paginator import Paginator
+from django.db import DatabaseError, connection
 from django.db.models import Count, Exists, F, OuterRef, Q, Subquery
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
-from conversations.models import Conversation, Customer, CustomerIdentity, TimelineItem
+from conversations.models import Conversation, Customer, CustomerIdentity, TimelineItem, change_feed
 
 from . import reading
 from .models import Inbox
+
+logger = logging.getLogger(__name__)
 
 PAGE_SIZE = 25
 FILTERS = {
@@ -31,8 +35,6 @@ SLA_STATES = {"overdue": "Overdue", "soon": "Due in 15 min", "running": "SLA run
 SLA_SOON = timedelta(minutes=15)
 STATUSES = {"open": "Open", "waiting": "Waiting"}
 DEFAULT_FILTER = "all"
-# The cursor before anything happened: every conversation is newer.
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # Items that make the list's "last message" preview.
 PREVIEW_KINDS = [
     TimelineItem.Kind.CUSTOMER_MESSAGE,
@@ -309,27 +311,36 @@ def counts(user, inbox_ids) -> Counts:
     return Counts(**values)
 
 
-def latest_change(user, inbox_ids) -> datetime:
-    """The cursor for live updates: the newest `updated_at` among the user's conversations."""
-    newest = (
-        Conversation.objects.filter(inbox_id__in=inbox_ids).order_by("-updated_at").values_list("updated_at", flat=True)
-    ).first()
-    return newest or EPOCH
+def latest_change() -> int:
+    """The cursor for live updates: the newest change number committed (`conversations.models.change_feed`).
+
+    Read it before reading what the page shows: a change committed in between
+    is then numbered above the cursor (or not numbered yet), so the next poll
+    brings it."""
+    return change_feed.current_cursor()
 
 
 @dataclass(frozen=True)
 class Changes:
-    cursor: datetime
+    cursor: int
     conversation_ids: set[int]
 
 
-def changes_since(cursor: datetime, inbox_ids, shown_ids=(), visible_inbox_ids=None) -> Changes | None:
+# Conversations one poll answers with; the rest come with the next poll, from its cursor.
+CHANGES_LIMIT = 500
+
+
+def changes_since(cursor: int, inbox_ids, shown_ids=(), visible_inbox_ids=None) -> Changes | None:
     """What changed after the cursor in these Inboxes, or among conversations on screen.
 
-    Conversations on screen are included so that one moved out of the agent's
-    inboxes disappears too. Only those still in `visible_inbox_ids` (the agent's
-    Inboxes) are looked at; any other shown id counts as gone without reading its
-    `updated_at`, so polling with other inboxes' ids reveals nothing about them.
+    A change is numbered after it commits, in commit order (numbered here
+    when this reader is the first to see it); one that cannot be numbered
+    yet (its row is being changed again) counts as changed, so nothing is
+    passed over however late it commits. Conversations on screen are
+    included so that one moved out of the agent's inboxes disappears too.
+    Only those still in `visible_inbox_ids` (the agent's Inboxes) are looked
+    at; any other shown id counts as gone without reading its change, so
+    polling with other inboxes' ids reveals nothing about them.
     """
     shown_ids = set(shown_ids)
     visible_shown = set()
@@ -338,18 +349,26 @@ def changes_since(cursor: datetime, inbox_ids, shown_ids=(), visible_inbox_ids=N
         visible_shown = set(
             Conversation.objects.filter(pk__in=shown_ids, inbox_id__in=visible_ids).values_list("pk", flat=True)
         )
-    rows = list(
-        Conversation.objects.filter(updated_at__gt=cursor)
-        .filter(Q(inbox_id__in=inbox_ids) | Q(pk__in=visible_shown))
-        .order_by("updated_at")
-        .values_list("pk", "updated_at")[:500]
+    scope = Conversation.objects.filter(Q(inbox_id__in=inbox_ids) | Q(pk__in=visible_shown))
+    unnumbered = set(scope.filter(change_seq__isnull=True).values_list("pk", flat=True)[:CHANGES_LIMIT])
+    if unnumbered and not connection.in_atomic_block:
+        # Committed changes nobody has numbered yet: number them now, so the cursor can pass them.
+        # Never inside a caller's transaction, which would hold the counter's lock until it ends.
+        try:
+            change_feed.stamp_changes()
+        except DatabaseError:
+            # The database is busy (SQLite's one writer): they are answered unnumbered, and numbered next time.
+            logger.warning("Could not number conversation changes now", exc_info=True)
+        unnumbered = set(scope.filter(change_seq__isnull=True).values_list("pk", flat=True)[:CHANGES_LIMIT])
+    numbered = list(
+        scope.filter(change_seq__gt=cursor).order_by("change_seq").values_list("pk", "change_seq")[:CHANGES_LIMIT]
     )
     gone = shown_ids - visible_shown
-    if not rows and not gone:
+    if not numbered and not unnumbered and not gone:
         return None
     return Changes(
-        cursor=max((updated_at for _, updated_at in rows), default=cursor),
-        conversation_ids={pk for pk, _ in rows} | gone,
+        cursor=max((change_seq for _, change_seq in numbered), default=cursor),
+        conversation_ids={pk for pk, _ in numbered} | unnumbered | gone,
     )
 
 

@@ -1,8 +1,17 @@
-"""Who else has a conversation open: "Ada is viewing / typing", before two agents answer the same customer."""
+"""Who else has a conversation open: "Ada is viewing / typing", before two agents answer the same customer.
+
+Pages report over the inbox socket (`inbox.consumers`), or by the fallback
+poll while it is down; both write here, and a change (someone arrives,
+starts or stops typing, leaves) is pushed to the sockets watching the
+conversation, which answer with `others` for their agent.
+"""
 
 from datetime import timedelta
 
 from django.utils import timezone
+
+from conversations.live.groups import conversation_group
+from conversations.live.publish import publish
 
 from .models import ConversationPresence
 
@@ -10,15 +19,36 @@ from .models import ConversationPresence
 PRESENCE_TIMEOUT = timedelta(seconds=15)
 
 
-def report(user, conversation_id, typing: bool = False) -> None:
-    """The agent's page says it shows the conversation (and whether they are typing a reply)."""
-    ConversationPresence.objects.update_or_create(
-        user=user, conversation_id=conversation_id, defaults={"typing": typing, "seen_at": timezone.now()}
+def report(user, conversation_id, typing: bool = False) -> bool:
+    """The agent's page says it shows the conversation (and whether they are typing a reply).
+
+    Returns whether the others should hear of it: the agent arrived (or had
+    gone quiet) or started or stopped typing; a report that only says "still
+    here" changes nothing they see."""
+    now = timezone.now()
+    before = (
+        ConversationPresence.objects.filter(user=user, conversation_id=conversation_id)
+        .values_list("typing", "seen_at")
+        .first()
     )
+    ConversationPresence.objects.update_or_create(
+        user=user, conversation_id=conversation_id, defaults={"typing": typing, "seen_at": now}
+    )
+    return before is None or before[0] != typing or before[1] < now - PRESENCE_TIMEOUT
 
 
 def leave(user, conversation_id) -> None:
     ConversationPresence.objects.filter(user=user, conversation_id=conversation_id).delete()
+
+
+def announce(conversation_id) -> None:
+    """Tell the sockets watching the conversation that who is there changed."""
+    publish(conversation_group(conversation_id), {"type": "presence.changed", "conversation_id": conversation_id})
+
+
+def as_json(others) -> list[dict]:
+    """The others as the page's socket shows them (names as text)."""
+    return [{"name": other.user.first_name or str(other.user), "typing": other.typing} for other in others]
 
 
 def others(user, conversation_id) -> list[ConversationPresence]:

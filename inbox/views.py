@@ -6,7 +6,6 @@ with htmx they answer the re-rendered conversation pane, without it they
 redirect back to the conversation.
 """
 
-from datetime import datetime
 from pathlib import Path
 
 from csp.decorators import csp_update
@@ -135,12 +134,14 @@ def _limits_accept(conversation) -> str:
 
 def _page(request, conversation=None):
     inbox_ids, query = _list_state(request)
+    # Before anything the page shows is read: a change committed meanwhile comes with the next poll.
+    cursor = listing.latest_change()
     if conversation is not None:
         reading.mark_read(request.user, conversation.pk)
     context = _list_context(request, inbox_ids, query, conversation)
     context.update(
         availability=_availability(request.user, context["inboxes"]),
-        cursor=listing.latest_change(request.user, inbox_ids).isoformat(),
+        cursor=cursor,
         notify_after=reading.newest_item_id(),
     )
     if conversation is not None:
@@ -394,6 +395,14 @@ def availability(request):
     return redirect(next_url)
 
 
+def _change_number(value) -> int | None:
+    """The page's change cursor (0 before any change), or None when it is not one."""
+    value = (value or "").strip()
+    if not value.isascii() or not value.isdigit() or len(value) > 18:
+        return None
+    return int(value)
+
+
 def _record_id(value) -> int | None:
     """A primary key from a query parameter, or None when it cannot be one.
 
@@ -409,18 +418,22 @@ def _record_id(value) -> int | None:
 @login_required
 @require_GET
 def changes(request):
-    """Live updates: 204 when nothing changed since the cursor, else the parts that did."""
-    try:
-        cursor = datetime.fromisoformat(request.GET.get("since", ""))
-    except ValueError:
-        return HttpResponseBadRequest("since must be an ISO 8601 timestamp")
-    if cursor.tzinfo is None:
-        return HttpResponseBadRequest("since must include a time zone")
+    """Live updates: 204 when nothing changed since the cursor, else the parts that did.
+
+    The cursor is a change number (`conversations.models.change_feed`). A page that
+    carries anything else (one loaded before the change feed, or a mangled
+    value) gets everything redrawn with a fresh cursor, so it is never stuck."""
+    cursor = _change_number(request.GET.get("since", ""))
     shown = [pk for pk in map(_record_id, request.GET.get("shown", "").split(",")) if pk is not None][:100]
     inbox_ids, query = _list_state(request)
-    found = listing.changes_since(cursor, query.scope(inbox_ids), shown, visible_inbox_ids=inbox_ids)
-    if found is None:
-        return HttpResponse(status=204)
+    if cursor is None:
+        found = listing.Changes(cursor=listing.latest_change(), conversation_ids=set(shown))
+        redraw_all = True
+    else:
+        found = listing.changes_since(cursor, query.scope(inbox_ids), shown, visible_inbox_ids=inbox_ids)
+        redraw_all = False
+        if found is None:
+            return HttpResponse(status=204)
     open_id = _record_id(request.GET.get("open", ""))
     open_conversation = None
     if open_id is not None:
@@ -431,11 +444,11 @@ def changes(request):
             .filter(pk=open_id)
             .first()
         )
-    open_changed = open_id is not None and open_id in found.conversation_ids
+    open_changed = open_id is not None and (redraw_all or open_id in found.conversation_ids)
     if open_conversation is not None:
         reading.mark_read(request.user, open_conversation.pk)  # the agent has it in front of them
     context = _list_context(request, inbox_ids, query, open_conversation)
-    context.update(cursor=found.cursor.isoformat(), open_id=open_id or "", open_changed=open_changed)
+    context.update(cursor=found.cursor, open_id=open_id or "", open_changed=open_changed)
     if open_changed and open_conversation is not None:
         context.update(_conversation_context(request, open_conversation, query=query))
     return render(request, "inbox/_changes.html", context)

@@ -250,7 +250,10 @@ def notification_settings(request):
 @login_required
 @require_POST
 def presence_report(request, pk):
-    """The page has the conversation open (every few seconds): answers who else has it open."""
+    """The page has the conversation open (every few seconds while its socket is down): answers who else has it open.
+
+    Agents whose socket is up hear of a change by push."""
     conversation = listing.get_visible_conversation(request.user, pk)
-    presence.report(request.user, conversation.pk, typing=request.POST.get("typing") == "1")
+    if presence.report(request.user, conversation.pk, typing=request.POST.get("typing") == "1"):
+        presence.announce(conversation.pk)
     return render(request, "inbox/_presence.html", {"others": presence.others(request.user, conversation.pk)})

@@ -4,6 +4,8 @@
 // one-second poll runs and the page says live updates are degraded; after a
 // reconnect one catch-up request from the page's cursor brings everything
 // missed (the fragments replace what is shown, so nothing appears twice).
+// The socket also brings notifications (#notifier) and who else has the open
+// conversation (the presence form); their polls run only while it is down.
 (function () {
   "use strict";
   // A boosted navigation swaps the body and htmx runs its scripts again: one socket per page.
@@ -17,6 +19,7 @@
   var again = false;
   var lastTypingSent = 0;
   var typingTimer = null;
+  var VIEWING_EVERY = 10000; // the server forgets an agent after 15 s without a report
 
   function poller() { return document.getElementById("poller"); }
   function banner() { return document.getElementById("live-status"); }
@@ -64,6 +67,66 @@
     if (state.open && ids.indexOf(state.open) === -1) { ids.push(state.open); }
     send({ type: "watch", conversation_ids: ids });
     if (state.open && document.visibilityState === "visible") { send({ type: "seen", conversation_id: state.open }); }
+    reportViewing(true);
+  }
+
+  // --- Presence: the open conversation's form says who I am, the socket who else is there ---
+  function presenceForm() { return document.querySelector("form[data-presence]"); }
+
+  // `fresh`: the form was just drawn, so the socket answers with who is there now.
+  function reportViewing(fresh) {
+    var form = presenceForm();
+    var typing = form ? form.querySelector("[data-typing]") : null;
+    send({
+      type: "viewing",
+      conversation_id: form ? Number(form.id.replace("presence-", "")) : null,
+      typing: !!(typing && typing.value === "1"),
+      fresh: !!fresh
+    });
+  }
+
+  function showPresence(conversationId, others) {
+    var form = document.getElementById("presence-" + conversationId);
+    var list = form ? form.querySelector(".presence-list") : null;
+    if (!list) { return; }
+    list.textContent = "";
+    others.forEach(function (other) {
+      var who = document.createElement("span");
+      who.className = "presence-who" + (other.typing ? " typing" : "");
+      who.setAttribute("data-testid", "presence");
+      who.textContent = other.name + (other.typing ? " is typing a reply…" : " is viewing");
+      list.appendChild(who);
+    });
+  }
+
+  // --- Notifications: the same marks the fallback poll's #notifier holds, then workspace.js shows them ---
+  function notifier() { return document.getElementById("notifier"); }
+
+  function notifyFrom() {
+    var element = notifier();
+    if (!element) { return; }
+    try {
+      var after = Number(JSON.parse(element.getAttribute("hx-vals")).after);
+      if (after >= 0) { send({ type: "notify_from", after: after }); }
+    } catch (error) { /* no cursor: the server does not notify this page */ }
+  }
+
+  function showNotices(notices, after) {
+    var element = notifier();
+    if (!element) { return; }
+    element.textContent = "";
+    notices.forEach(function (notice) {
+      var mark = document.createElement("span");
+      mark.setAttribute("data-notice", "");
+      mark.dataset.title = notice.title;
+      mark.dataset.body = notice.body;
+      mark.dataset.url = notice.url;
+      mark.dataset.tag = notice.tag;
+      element.appendChild(mark);
+    });
+    // If the socket drops, the fallback poll goes on from here.
+    element.setAttribute("hx-vals", JSON.stringify({ after: String(after) }));
+    element.dispatchEvent(new CustomEvent("inbox:notices", { bubbles: true }));
   }
 
   function showTyping(conversationId, typing) {
@@ -95,6 +158,7 @@
         var wasDown = attempts > 0 || document.documentElement.dataset.live === "down";
         attempts = 0;
         setUp(true);
+        notifyFrom();
         afterSwap();
         // Catch up from the page's cursor: whatever changed while we were not listening.
         if (wasDown) { refresh(); }
@@ -102,6 +166,10 @@
         refresh();
       } else if (data.type === "typing") {
         showTyping(data.conversation_id, data.typing);
+      } else if (data.type === "presence") {
+        showPresence(data.conversation_id, data.others || []);
+      } else if (data.type === "notify") {
+        showNotices(data.notices || [], data.after);
       }
     };
     socket.onclose = function () {
@@ -113,11 +181,21 @@
     };
   }
 
-  // While the socket is up the poller's timer asks nothing.
+  // While the socket is up the polls ask nothing: the changes poller's timer, the
+  // notifier's, and the presence form's (its reports go over the socket instead).
   document.addEventListener("htmx:configRequest", function (event) {
-    if (!event.detail.elt || event.detail.elt.id !== "poller") { return; }
-    if (up && event.detail.parameters.trigger !== "push") { event.preventDefault(); }
+    var element = event.detail.elt;
+    if (!element || !up) { return; }
+    if (element.id === "poller" && event.detail.parameters.trigger !== "push") {
+      event.preventDefault();
+    } else if (element.id === "notifier") {
+      event.preventDefault();
+    } else if (element.matches && element.matches("form[data-presence]")) {
+      event.preventDefault();
+      reportViewing(event.detail.triggeringEvent && event.detail.triggeringEvent.type === "load");
+    }
   });
+  setInterval(function () { if (up && presenceForm()) { reportViewing(); } }, VIEWING_EVERY);
   // A boosted navigation (a row clicked) replaces the body: tell the socket what the page shows now.
   document.addEventListener("htmx:afterSettle", function (event) {
     var target = event.detail.target;

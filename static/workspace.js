@@ -142,8 +142,9 @@
   });
 
   // --- Notifications: new conversations offered to me, new messages in mine --
-  // The server lists them in #notifier (polled every 10 s, also while the tab is
-  // hidden); they are shown only while this tab is not in front, as the agent chose.
+  // The server lists them in #notifier (pushed over the inbox socket, or polled
+  // every 10 s while it is down, also while the tab is hidden); they are shown
+  // only while this tab is not in front, as the agent chose.
   function setting(selector) {
     var box = document.querySelector(selector);
     return box ? box.checked : false;
@@ -183,6 +184,7 @@
     if (element.id === "notifier") { notify(element); }
     if (element.id === "notification-settings" || element.querySelector && element.querySelector("#notification-settings")) { syncPermissionButton(); }
   });
+  document.addEventListener("inbox:notices", function (event) { notify(event.target); });
   document.addEventListener("click", function (event) {
     if (!event.target.closest || !event.target.closest("[data-ask-notifications]")) { return; }
     // Browsers grant the permission only on a click, never unasked.
@@ -190,7 +192,7 @@
   });
   document.addEventListener("DOMContentLoaded", syncPermissionButton);
 
-  // --- Presence: tell the others I am typing (the form reports every 5 s) ---
+  // --- Presence: tell the others I am typing (over the inbox socket, or the form's 5 s poll while it is down) ---
   var typingTimer = null;
   function presenceForm() { return document.querySelector("form[data-presence]"); }
   function setTyping(value) {

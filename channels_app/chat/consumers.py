@@ -3,7 +3,8 @@
 The handshake is refused unless the page's Origin is one of the widget's
 allowed origins. The first message must be `hello` with the visitor's signed
 token (or none: a new visitor); the answer carries a fresh token, the history
-and whether anyone is there. Agents' replies, typing and "seen" arrive through
+(for a widget that reconnects with `after`, the newest item id it shows: what
+it missed) and whether anyone is there. Agents' replies, typing and "seen" arrive through
 the visitor's group and their conversation's group.
 """
 
@@ -37,13 +38,13 @@ def _widget(public_id):
 
 
 @database_sync_to_async
-def _start(widget, token, page_url, user_agent, ip_address):
+def _start(widget, token, page_url, user_agent, ip_address, after):
     visitor, token = visitors.start_visit(
         widget, token, page_url=page_url, user_agent=user_agent, ip_address=ip_address
     )
     conversation = visitors.current_conversation(visitor)
     available = visitors.availability(widget)
-    return visitor, token, conversation, visitors.history(visitor), available
+    return visitor, token, conversation, visitors.history(visitor, after=after), available
 
 
 @database_sync_to_async
@@ -112,8 +113,11 @@ class ChatVisitorConsumer(AsyncJsonWebsocketConsumer):
             return
         page_url = content.get("page_url") if isinstance(content.get("page_url"), str) else ""
         token = content.get("token") if isinstance(content.get("token"), str) else ""
+        # A reconnecting widget: the newest item id it shows; it catches up from there.
+        after = content.get("after")
+        after = after if isinstance(after, int) and not isinstance(after, bool) and 0 <= after < 2**63 else None
         visitor, token, conversation, history, available = await _start(
-            self.widget, token, page_url, header(self.scope, b"user-agent"), self.ip_address
+            self.widget, token, page_url, header(self.scope, b"user-agent"), self.ip_address, after
         )
         self.visitor = visitor
         await self._join(visitors.visitor_group(visitor))
@@ -135,6 +139,7 @@ class ChatVisitorConsumer(AsyncJsonWebsocketConsumer):
                 "visitor": {"name": visitor.name, "email": visitor.email},
                 "online": available.online,
                 "history": history,
+                "catch_up": after is not None,
             }
         )
 
@@ -187,4 +192,8 @@ class ChatVisitorConsumer(AsyncJsonWebsocketConsumer):
         pass
 
     async def visitor_typing(self, event):
+        pass
+
+    # Agents' presence on the conversation is for the agents' pages.
+    async def presence_changed(self, event):
         pass

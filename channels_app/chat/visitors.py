@@ -26,6 +26,8 @@ TOKEN_SALT = "chat.visitor"  # noqa: S105 (a namespace for signing, not a secret
 TOKEN_MAX_AGE = 365 * 24 * 3600
 CLIENT_ID = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
 HISTORY_LIMIT = 100
+# Items after the last one a reconnecting widget has shown, at most.
+CATCH_UP_LIMIT = 500
 IMAGE_TYPES = {"image/png", "image/jpeg", "image/gif", "image/webp"}
 SHOWN_KINDS = (TimelineItem.Kind.CUSTOMER_MESSAGE, TimelineItem.Kind.AGENT_MESSAGE, TimelineItem.Kind.AUTO_REPLY)
 
@@ -171,8 +173,14 @@ def visitor_file(visitor: ChatVisitor, attachment_id: int) -> Attachment | None:
     )
 
 
-def history(visitor: ChatVisitor) -> list[dict]:
-    """The visitor's messages and our answers across their chat conversations, oldest first."""
+def history(visitor: ChatVisitor, after: int | None = None) -> list[dict]:
+    """The visitor's messages and our answers across their chat conversations, oldest first.
+
+    A widget that reconnects says the newest item id it has shown (`after`):
+    it gets every item after it, plus the latest ones again, because an item
+    with a lower id can become visible later (a message committed late, a
+    reply sent after it was queued). The widget skips the ids it already
+    shows, so nothing is lost and nothing is shown twice."""
     items = (
         TimelineItem.objects.filter(
             conversation__customer__identities__entry_point_id=visitor.widget.entry_point_id,
@@ -184,9 +192,13 @@ def history(visitor: ChatVisitor) -> list[dict]:
         .exclude(delivery_status=TimelineItem.Delivery.QUEUED)
         .select_related("author")
         .prefetch_related("attachments")
-        .order_by("-occurred_at", "-id")[:HISTORY_LIMIT]
     )
-    return [serialise(item) for item in reversed(items)]
+    latest = list(items.order_by("-occurred_at", "-id")[:HISTORY_LIMIT])
+    if after is None:
+        return [serialise(item) for item in reversed(latest)]
+    newer = list(items.filter(pk__gt=after).order_by("pk")[:CATCH_UP_LIMIT])
+    merged = {item.pk: item for item in [*latest, *newer]}
+    return [serialise(item) for item in sorted(merged.values(), key=lambda item: (item.occurred_at, item.pk))]
 
 
 def current_conversation(visitor: ChatVisitor) -> Conversation | None:

@@ -2,7 +2,7 @@
 
 from .answers import Answer
 from .customers import MERGE_UNDO_WINDOW, Customer, CustomerAttribute, CustomerIdentity, CustomerMerge
-from .live import LiveEvent
+from .live import ChangeCounter, LiveEvent
 from .outbound import OutboundMessage, SendSlot
 from .rules import Rule, RuleFiring
 from .schedules import BusinessHours, BusinessHoursInterval, Holiday, Weekday, validate_timezone_name
@@ -17,6 +17,7 @@ __all__ = [
     "Attachment",
     "BusinessHours",
     "BusinessHoursInterval",
+    "ChangeCounter",
     "Conversation",
     "Customer",
     "CustomerAttribute",

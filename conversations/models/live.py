@@ -18,3 +18,17 @@ class LiveEvent(models.Model):
 
     def __str__(self):
         return f"{self.group}: {self.message.get('type', '')}"
+
+
+class ChangeCounter(models.Model):
+    """The one row whose value numbers conversation changes in commit order (see `conversations.models.change_feed`).
+
+    A stamping transaction locks this row, takes the next numbers and stamps
+    the changed conversations; the lock is held until it commits, so a higher
+    number is always committed after every lower one.
+    """
+
+    value = models.BigIntegerField(default=0)
+
+    def __str__(self):
+        return f"Change counter at {self.value}"

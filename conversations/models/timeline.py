@@ -1,11 +1,11 @@
 """Conversations and what happens in them."""
 
 from django.conf import settings
-from django.db import models, transaction
+from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from .. import signals
+from . import change_feed
 from .customers import Customer
 
 
@@ -43,6 +43,10 @@ class Conversation(models.Model):
     snoozed_until = models.DateTimeField(null=True, blank=True, db_index=True)
     topics = models.ManyToManyField("Topic", blank=True, related_name="conversations")
     updated_at = models.DateTimeField(auto_now=True, db_index=True)
+    # The number of this conversation's latest change, in commit order
+    # (`conversations.models.change_feed`); null from the change until it is
+    # numbered after its commit, and the inbox's live updates count null as changed.
+    change_seq = models.BigIntegerField(null=True, blank=True, db_index=True)
 
     class Meta:
         ordering = ["-last_activity_at"]
@@ -77,19 +81,16 @@ class Conversation(models.Model):
 
     @classmethod
     def touch(cls, conversation_id, *, inbox_id=None, **fields):
-        """Mark a conversation changed (the inbox's live updates read `updated_at`).
+        """Mark a conversation changed, for the inbox's live updates (`conversations.models.change_feed`).
 
         A caller that knows the conversation's inbox passes `inbox_id`, which
-        spares the live-update listener a look-up.
+        spares the live-update listener a look-up. However often it is called
+        in one transaction, the conversation is announced once, after commit.
         """
         now = timezone.now()
         fields.setdefault("last_activity_at", now)
-        cls.objects.filter(pk=conversation_id).update(updated_at=now, **fields)
-        # The one hook for live updates: whoever listens hears of it once the change is visible.
-        transaction.on_commit(
-            lambda: signals.conversation_changed.send(sender=cls, conversation_id=conversation_id, inbox_id=inbox_id),
-            robust=True,
-        )
+        cls.objects.filter(pk=conversation_id).update(updated_at=now, change_seq=None, **fields)
+        change_feed.announce_on_commit([conversation_id], inbox_id=inbox_id)
 
 
 class TimelineItem(models.Model):

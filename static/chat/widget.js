@@ -157,6 +157,8 @@
   var lastTypingSent = 0;
   var typingTimer = null;
   var lastAgentId = 0;
+  var lastItemId = 0;    // the newest item shown: a reconnect catches up from it
+  var historyShown = false;
 
   function applyConfig(widget) {
     config = widget;
@@ -235,6 +237,7 @@
   }
 
   function showItem(item) {
+    lastItemId = Math.max(lastItemId, item.id);
     if (shown[item.id]) { return; }
     var mine = item.from === "visitor";
     if (mine && item.client_id && pending[item.client_id]) {
@@ -347,7 +350,14 @@
       applyConfig(data.widget);
       visitor = data.visitor;
       online = data.online;
-      renderHistory(data.history);
+      if (data.catch_up) {
+        // What we missed while away (and the latest items again): showItem skips what is shown.
+        data.history.forEach(showItem);
+        scrollToEnd();
+      } else {
+        renderHistory(data.history);
+      }
+      historyShown = true;
       renderNotice();
       setStatus();
       launcher.hidden = false;
@@ -396,7 +406,9 @@
     socket.onopen = function () {
       var token = "";
       try { token = localStorage.getItem(storageKey) || ""; } catch (error) { token = ""; }
-      socket.send(JSON.stringify({ type: "hello", token: token, page_url: location.href }));
+      var hello = { type: "hello", token: token, page_url: location.href };
+      if (historyShown) { hello.after = lastItemId; }
+      socket.send(JSON.stringify(hello));
     };
     socket.onmessage = onMessage;
     socket.onclose = function () {

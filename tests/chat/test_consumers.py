@@ -288,3 +288,69 @@ def test_the_inbox_socket_refuses_anonymous_users():
         assert not connected
 
     run(scenario)
+
+
+def test_a_reconnecting_widget_catches_up_from_its_last_item_with_what_became_visible_meanwhile():
+    agent = factories.make_user()
+    factories.make_inbox(kind=Channel.Kind.CHAT, default=True, members=[agent])
+    widget = make_widget()
+
+    async def say(socket, client_id, text):
+        await socket.send_json_to({"type": "message", "client_id": client_id, "text": text})
+        return (await next_of_type(socket, "ack"))["item"]
+
+    async def scenario():
+        first = visitor_socket(widget)
+        ready = await hello(first)
+        seen = [await say(first, "c1", "Hello")]
+        conversation = await database_sync_to_async(Conversation.objects.get)()
+        # The agent's reply is queued (an id now) but sent only after the visitor's next message.
+        queued = await database_sync_to_async(outbound.send_reply)(conversation, agent, "One moment please")
+        seen.append(await say(first, "c2", "Anyone there?"))
+        await first.disconnect()
+
+        def while_away():
+            outbound.drain_entry_point(conversation.entry_point_id)
+            outbound.send_reply(conversation, agent, "Found it: it ships Monday")
+            outbound.drain_entry_point(conversation.entry_point_id)
+
+        await database_sync_to_async(while_away)()
+        again = visitor_socket(widget)
+        connected, _ = await again.connect()
+        assert connected
+        await again.send_json_to({"type": "hello", "token": ready["token"], "after": max(i["id"] for i in seen)})
+        back = await next_of_type(again, "ready")
+        await again.disconnect()
+        return queued, seen, back
+
+    queued, seen, back = async_to_sync(scenario)()
+
+    ids = [item["id"] for item in back["history"]]
+    assert back["catch_up"] is True
+    assert len(ids) == len(set(ids))
+    assert queued.pk < max(item["id"] for item in seen)  # a lower id than the widget had shown
+    # What the widget shows after skipping ids it had: everything, each once.
+    shown = {item["id"]: item["text"] for item in seen}
+    for item in back["history"]:
+        shown.setdefault(item["id"], item["text"])
+    assert sorted(shown.values()) == sorted(
+        ["Hello", "Anyone there?", "One moment please", "Found it: it ships Monday"]
+    )
+
+
+@pytest.mark.parametrize("after", ["12", True, -1, 2**64, None])
+def test_a_hello_with_an_unreadable_last_item_gets_the_whole_history(after):
+    factories.make_inbox(kind=Channel.Kind.CHAT, default=True)
+    widget = make_widget()
+
+    async def scenario():
+        socket = visitor_socket(widget)
+        connected, _ = await socket.connect()
+        assert connected
+        await socket.send_json_to({"type": "hello", "token": "", "after": after})
+        ready = await socket.receive_json_from()
+        await socket.disconnect()
+        return ready
+
+    ready = async_to_sync(scenario)()
+    assert ready["type"] == "ready" and ready["catch_up"] is False

@@ -2,6 +2,7 @@
 
 import os
 import re
+import time
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ from django.utils import timezone
 from channels_app.models import Channel, EntryPoint
 from conversations.models import Conversation, Customer, CustomerAttribute
 from tests import factories
+from tests.e2e.test_chat_journey import app_server  # noqa: F401 (fixture: the app under ASGI, sockets and all)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -280,6 +282,55 @@ def test_colleague_sees_who_is_typing_and_unread_conversations_notify(browser, l
     factories.make_item(maya, text="Any news?")
     Conversation.touch(maya.pk)
     expect(ada.get_by_test_id("notice")).to_have_text("Maya Lopez wrote: Any news?", timeout=15000)
+
+
+def test_with_the_socket_up_presence_and_notifications_come_by_push_not_by_polls(
+    browser,
+    app_server,  # noqa: F811 (the fixture imported above)
+    busy_inbox,
+):
+    """As above, with the app under ASGI: the inbox socket is up, so the notifier and presence polls stay quiet."""
+    from playwright.sync_api import expect
+
+    agent, (maya, _, _) = busy_inbox
+    colleague = factories.make_user(email="ben@example.test", password=PASSWORD, first_name="Ben")
+    maya.inbox.memberships.create(user=colleague)
+    Conversation.objects.filter(pk=maya.pk).update(assignee=agent)
+    polls = []
+
+    def record_polls(request):
+        if "/inbox/notifications/" in request.url or "/presence/" in request.url:
+            polls.append(request.url)
+
+    ada = sign_in(browser, app_server, agent.email)
+    ada.add_init_script(
+        "document.hasFocus = function () { return false; };"
+        "window.Notification = function (title, options) {"
+        "  var shown = document.createElement('output'); shown.dataset.testid = 'notice';"
+        "  shown.textContent = title + ': ' + options.body; document.body.appendChild(shown); };"
+        "window.Notification.permission = 'granted';"
+    )
+    ada.goto(f"{app_server.url}/inbox/c/{maya.pk}/")
+    expect(ada.locator("html[data-live=up]")).to_have_count(1)
+    ada.on("request", record_polls)
+    socket_up_since = time.monotonic()
+    ben = sign_in(browser, app_server, colleague.email)
+    ben.goto(f"{app_server.url}/inbox/c/{maya.pk}/")
+    expect(ben.locator("html[data-live=up]")).to_have_count(1)
+    ben.on("request", record_polls)
+
+    expect(ben.get_by_test_id("presence")).to_contain_text("Ada is viewing")
+    ben.get_by_test_id("composer-text").type("Let me check")
+    expect(ada.get_by_test_id("presence")).to_contain_text("Ben is typing a reply")
+    factories.make_item(maya, text="Any news?")
+    Conversation.touch(maya.pk)
+    expect(ada.get_by_test_id("notice")).to_have_text("Maya Lopez wrote: Any news?")
+    expect(ada.locator("#timeline-items")).to_contain_text("Any news?")  # the pushed change, fetched once
+    screenshot(ada, "workspace-presence-pushed")
+    # Long enough for the notifier's 10 s timer and two of the presence form's 5 s timers.
+    ada.wait_for_timeout(max(0, 11 - (time.monotonic() - socket_up_since)) * 1000)
+
+    assert polls == []
 
 
 def test_agent_attaches_an_image_and_sees_the_channels_limits(browser, live_server, busy_inbox):

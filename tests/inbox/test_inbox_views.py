@@ -9,7 +9,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from conversations import signals
-from conversations.models import Conversation, OutboundMessage, TimelineItem
+from conversations.models import Conversation, OutboundMessage, TimelineItem, change_feed
+from inbox import conversation_list as listing
 from inbox.models import AgentAvailability
 from tests import factories
 
@@ -113,18 +114,14 @@ def test_outsider_cannot_like_or_retry(outsider_client, conversation):
 
 
 def test_outsider_poll_ignores_other_inbox(outsider_client, conversation):
-    since = (timezone.now() - timedelta(hours=1)).isoformat()
-
-    response = outsider_client.get(reverse("inbox:changes"), {"since": since, "open": conversation.pk})
+    response = outsider_client.get(reverse("inbox:changes"), {"since": 0, "open": conversation.pk})
 
     assert response.status_code == 204
 
 
 def test_outsider_poll_cannot_reveal_by_shown_ids(outsider_client, conversation):
-    since = (timezone.now() - timedelta(hours=1)).isoformat()
-
     response = outsider_client.get(
-        reverse("inbox:changes"), {"since": since, "shown": str(conversation.pk), "open": conversation.pk}
+        reverse("inbox:changes"), {"since": 0, "shown": str(conversation.pk), "open": conversation.pk}
     )
 
     assert conversation.customer.name not in response.content.decode()
@@ -407,54 +404,85 @@ def test_availability_only_for_own_channels(agent_client):
 
 
 def changes(client, since, **params):
-    return client.get(reverse("inbox:changes"), {"since": since.isoformat(), **params})
+    return client.get(reverse("inbox:changes"), {"since": since, **params})
+
+
+def settled_cursor():
+    """Number every change made so far (as their commits would) and return the page's cursor."""
+    change_feed.stamp_changes()
+    return listing.latest_change()
+
+
+def touch_and_commit(django_capture_on_commit_callbacks, conversation_id):
+    """A change committed and numbered, as the first reader after its commit numbers it."""
+    with django_capture_on_commit_callbacks(execute=True):
+        Conversation.touch(conversation_id)
+    assert Conversation.objects.get(pk=conversation_id).change_seq is None
+    change_feed.stamp_changes()
 
 
 def test_changes_204_when_nothing_changed(agent_client, conversation):
-    conversation.refresh_from_db()
-
-    assert changes(agent_client, conversation.updated_at).status_code == 204
+    assert changes(agent_client, settled_cursor()).status_code == 204
 
 
-def test_changes_bad_cursor_is_400(agent_client):
-    assert agent_client.get(reverse("inbox:changes"), {"since": "yesterday"}).status_code == 400
+@pytest.mark.parametrize("since", ["yesterday", "2026-11-26T03:00:00+00:00", "-1", "9" * 40, ""])
+def test_changes_with_an_unreadable_cursor_redraw_everything_with_a_fresh_one(agent_client, conversation, since):
+    cursor = settled_cursor()
+
+    response = changes(agent_client, since, open=conversation.pk, shown=str(conversation.pk))
+
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert f'data-cursor="{cursor}"' in body
+    assert 'id="list-pane"' in body and 'id="timeline-items"' in body
 
 
-def test_changes_returns_list_and_new_cursor(agent_client, conversation):
-    conversation.refresh_from_db()
-    cursor = conversation.updated_at
-    Conversation.touch(conversation.pk)
-    newest = Conversation.objects.get(pk=conversation.pk).updated_at
+def test_changes_returns_list_and_new_cursor(agent_client, conversation, django_capture_on_commit_callbacks):
+    cursor = settled_cursor()
+    touch_and_commit(django_capture_on_commit_callbacks, conversation.pk)
 
     response = changes(agent_client, cursor)
 
     body = response.content.decode()
     assert response.status_code == 200
     assert 'id="list-pane"' in body and "hx-swap-oob" in body
-    assert newest.isoformat() in body
+    assert f'data-cursor="{cursor + 1}"' in body
     assert 'id="timeline-items"' not in body
+    assert changes(agent_client, cursor + 1).status_code == 204
 
 
-def test_changes_include_timeline_only_of_open_conversation_when_it_changed(agent_client, inbox, conversation):
+def test_changes_report_a_change_not_numbered_yet_without_moving_the_cursor(agent_client, conversation):
+    cursor = settled_cursor()
+    Conversation.touch(conversation.pk)  # this test's transaction: the poll may not number it inside it
+
+    response = changes(agent_client, cursor)
+
+    assert response.status_code == 200
+    assert f'data-cursor="{cursor}"' in response.content.decode()
+
+
+def test_changes_include_timeline_only_of_open_conversation_when_it_changed(
+    agent_client, inbox, conversation, django_capture_on_commit_callbacks
+):
     other = factories.make_conversation(inbox=inbox)
-    conversation.refresh_from_db()
-    cursor = max(conversation.updated_at, Conversation.objects.get(pk=other.pk).updated_at)
-    Conversation.touch(other.pk)
+    cursor = settled_cursor()
+    touch_and_commit(django_capture_on_commit_callbacks, other.pk)
 
     unchanged_open = changes(agent_client, cursor, open=conversation.pk).content.decode()
     factories.make_item(conversation, text="Any news?")
-    Conversation.touch(conversation.pk)
+    touch_and_commit(django_capture_on_commit_callbacks, conversation.pk)
     changed_open = changes(agent_client, cursor, open=conversation.pk).content.decode()
 
     assert 'id="timeline-items"' not in unchanged_open
     assert 'id="timeline-items"' in changed_open and "Any news?" in changed_open
 
 
-def test_changes_keep_the_open_conversation_when_another_one_changed(agent_client, inbox, conversation):
+def test_changes_keep_the_open_conversation_when_another_one_changed(
+    agent_client, inbox, conversation, django_capture_on_commit_callbacks
+):
     other = factories.make_conversation(inbox=inbox)
-    conversation.refresh_from_db()
-    cursor = max(conversation.updated_at, Conversation.objects.get(pk=other.pk).updated_at)
-    Conversation.touch(other.pk)
+    cursor = settled_cursor()
+    touch_and_commit(django_capture_on_commit_callbacks, other.pk)
 
     body = changes(agent_client, cursor, open=conversation.pk).content.decode()
 
@@ -466,17 +494,15 @@ def test_changes_keep_the_open_conversation_when_another_one_changed(agent_clien
 def test_changes_title_counts_conversations_waiting_for_agent(agent_client, agent, conversation):
     Conversation.objects.filter(pk=conversation.pk).update(sla_due_at=timezone.now() + timedelta(hours=1))
 
-    response = changes(agent_client, timezone.now() - timedelta(hours=1))
+    response = changes(agent_client, 0)
 
     assert "<title>(1) Inbox" in response.content.decode()
 
 
-def test_changes_notice_open_conversation_moved_away(agent_client, conversation):
-    conversation.refresh_from_db()
-    cursor = conversation.updated_at
-    Conversation.objects.filter(pk=conversation.pk).update(
-        inbox=factories.make_inbox(name="Elsewhere"), updated_at=timezone.now()
-    )
+def test_changes_notice_open_conversation_moved_away(agent_client, conversation, django_capture_on_commit_callbacks):
+    cursor = settled_cursor()
+    Conversation.objects.filter(pk=conversation.pk).update(inbox=factories.make_inbox(name="Elsewhere"))
+    touch_and_commit(django_capture_on_commit_callbacks, conversation.pk)
 
     response = changes(agent_client, cursor, open=conversation.pk, shown=str(conversation.pk))
 
