@@ -109,9 +109,12 @@ class IntervalInline(admin.TabularInline):
 
 
 class HolidayInline(admin.TabularInline):
+    """The holiday list (dates and names) under a calendar of the year (businesshours/holidays.html)."""
+
     model = Holiday
     extra = 1
-    verbose_name_plural = "Holidays (closed all day, in the schedule's timezone)"
+    template = "admin/conversations/businesshours/holidays.html"
+    verbose_name_plural = "Holiday list"
 
 
 def weekly_summary(business_hours) -> str:

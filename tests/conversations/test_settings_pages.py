@@ -174,3 +174,20 @@ def test_inbox_settings_choose_business_hours(admin_client):
     assert response.status_code == 302
     inbox.refresh_from_db()
     assert (inbox.business_hours, inbox.sla_business_hours_only) == (hours, True)
+
+
+def test_the_holiday_calendar_shows_the_year_with_its_holidays_marked(admin_client):
+    hours = make_business_hours("Europe/Berlin")
+    hours.holidays.create(date=datetime.date(2027, 12, 25), name="Christmas Day")
+    hours.holidays.create(date=datetime.date(2026, 1, 1), name="New Year")
+    url = reverse("admin:conversations_businesshours_change", args=[hours.pk])
+
+    page = admin_client.get(f"{url}?holidays_year=2027").content.decode()
+
+    assert "<caption>December 2027</caption>" in page
+    assert '<span class="holiday-day is-holiday" title="Christmas Day">25' in page
+    assert "New Year</span>" not in page  # another year's holiday is not on this calendar
+    assert '2027 <span class="quiet">· 1 holiday</span>' in page
+    assert 'href="?holidays_year=2028"' in page
+    # The list below stays the form: every holiday, with its name.
+    assert 'value="New Year"' in page and 'value="Christmas Day"' in page
