@@ -125,7 +125,8 @@ def test_every_settings_page_renders_cleanly_and_passes_axe(live_server, browser
         page.set_viewport_size(viewport)
         size = f"{viewport['width']}x{viewport['height']}"
         for url in urls:
-            page.goto(f"{live_server.url}{url}")
+            # Settled before the next page: leaving one with a request in flight (a poll) would count as failed.
+            page.goto(f"{live_server.url}{url}", wait_until="networkidle")
             page.screenshot(path=SCREENSHOTS / f"{screenshot_name(url)}-{size}.png", full_page=True)
             too_wide += sideways_scroll(page, url, lists=False)
         page.goto(f"{live_server.url}/settings/")
