@@ -5,7 +5,6 @@ from zoneinfo import available_timezones
 
 from django import forms
 from django.contrib import admin
-from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, Q
 from django.shortcuts import get_object_or_404
@@ -26,6 +25,7 @@ from .models import (
     Topic,
     Weekday,
 )
+from .rule_form import RuleForm
 from .rules import dry_run
 from .sla import clock, report
 
@@ -109,9 +109,12 @@ class IntervalInline(admin.TabularInline):
 
 
 class HolidayInline(admin.TabularInline):
+    """The holiday list (dates and names) under a calendar of the year (businesshours/holidays.html)."""
+
     model = Holiday
     extra = 1
-    verbose_name_plural = "Holidays (closed all day, in the schedule's timezone)"
+    template = "admin/conversations/businesshours/holidays.html"
+    verbose_name_plural = "Holiday list"
 
 
 def weekly_summary(business_hours) -> str:
@@ -180,24 +183,6 @@ class BusinessHoursAdmin(admin.ModelAdmin):
         return bool(business_hours.auto_reply_text.strip())
 
 
-class RuleForm(forms.ModelForm):
-    class Meta:
-        model = Rule
-        fields = [
-            "name",
-            "position",
-            "active",
-            *Rule.CONDITION_FIELDS,
-            "words_match",
-            "business_hours",
-            *Rule.ACTION_FIELDS,
-        ]
-        widgets = {
-            "note_text": forms.Textarea(attrs={"rows": 2}),
-            "auto_reply_text": forms.Textarea(attrs={"rows": 3}),
-        }
-
-
 def rule_conditions(rule) -> list[str]:
     """The rule's conditions in plain words, in the order the form shows them."""
     parts = []
@@ -260,30 +245,8 @@ class RuleAdmin(admin.ModelAdmin):
     search_fields = ["name", "words", "note_text", "auto_reply_text"]
     ordering = ["position", "id"]
     save_on_top = False
-    fieldsets = [
-        (None, {"fields": ["name", "position", "active"]}),
-        (
-            "When a customer writes…",
-            {
-                "fields": ["channel", "entry_point", "inbox", "first_message_only"],
-                "description": "Which messages the rule looks at. Leave a field empty for any.",
-            },
-        ),
-        (
-            "If…",
-            {
-                "fields": [("words", "words_match"), "customer_is_new", ("hours", "business_hours")],
-                "description": "Every condition you set must hold.",
-            },
-        ),
-        (
-            "Then…",
-            {
-                "fields": ["note_text", "auto_reply_text", "move_to_inbox", "assign_to", "add_topic", "close"],
-                "description": "Done in this order.",
-            },
-        ),
-    ]
+    # The conditions and actions are rows under these fields (conversations/rule_form.py, rule/change_form.html).
+    fieldsets = [(None, {"fields": ["name", "position", "active"]})]
 
     def get_queryset(self, request):
         week_ago = timezone.now() - datetime.timedelta(days=7)
@@ -295,13 +258,6 @@ class RuleAdmin(admin.ModelAdmin):
             )
             .annotate(fired_total=Count("firings", filter=Q(firings__fired_at__gte=week_ago)))
         )
-
-    def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        if db_field.name in ("inbox", "move_to_inbox"):
-            kwargs["queryset"] = db_field.related_model.objects.order_by("name")
-        if db_field.name == "assign_to":
-            kwargs["queryset"] = get_user_model().objects.filter(is_active=True).order_by("first_name", "email")
-        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def get_changelist_form(self, request, **kwargs):
         # Position and Active are edited in the list; their inputs need names of their own.

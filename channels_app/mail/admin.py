@@ -287,11 +287,17 @@ class EmailAddressAdmin(admin.ModelAdmin):
         return TemplateResponse(request, "admin/mail/emailaddress/_forwarding_test.html", context)
 
 
+def breakable_address(address: str):
+    """An address that may wrap before its @ (never inside a word) in a narrow list column."""
+    local, at, domain = address.partition("@")
+    return format_html("{}<wbr>{}{}", local, at, domain) if at else address
+
+
 @admin.register(InboundEmail)
 class InboundEmailAdmin(admin.ModelAdmin):
     """Mail as received, before and after processing; failed mail can be retried."""
 
-    list_display = ["id", "received_at", "via", "email_address", "envelope_sender", "status", "attempts", "short_error"]
+    list_display = ["id", "received_at", "via", "to_address", "from_address", "status", "attempts", "short_error"]
     list_filter = ["status", "via"]
     search_fields = ["message_id", "envelope_sender", "last_error"]
     date_hierarchy = "received_at"
@@ -314,6 +320,14 @@ class InboundEmailAdmin(admin.ModelAdmin):
         "raw_message",
     ]
     fields = readonly_fields
+
+    @admin.display(description="Email address", ordering="email_address__address")
+    def to_address(self, inbound_email):
+        return breakable_address(str(inbound_email.email_address or ""))
+
+    @admin.display(description="Envelope sender", ordering="envelope_sender")
+    def from_address(self, inbound_email):
+        return breakable_address(inbound_email.envelope_sender)
 
     @admin.display(description="Problem or note")
     def short_error(self, inbound_email):

@@ -9,6 +9,7 @@ from django.template.defaultfilters import pluralize
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 
@@ -35,7 +36,7 @@ class InstagramAccountAdmin(admin.ModelAdmin):
         "username",
         "page_id",
         "added_by",
-        "added_on",
+        "added_on_date",
         "inbox",
         "status_badge",
         "send_budget",
@@ -97,6 +98,17 @@ class InstagramAccountAdmin(admin.ModelAdmin):
         default = entry_point.channel.default_inbox
         return f"{default} (default)" if default else "No default Inbox"
 
+    @admin.display(description="Added On", ordering="added_on")
+    def added_on_date(self, account):
+        """The day only (the list is wide); the exact time is the tooltip and on the account's page."""
+        added = timezone.localtime(account.added_on)
+        return format_html(
+            '<time datetime="{}" title="{}">{}</time>',
+            added.isoformat(),
+            date_format(added, "DATETIME_FORMAT"),
+            date_format(added, "j M Y"),
+        )
+
     @admin.display(description="Status", ordering="status")
     def status_badge(self, account):
         return format_html(
@@ -128,7 +140,7 @@ class InstagramAccountAdmin(admin.ModelAdmin):
     @admin.display(description="")
     def actions_column(self, account):
         links = self._action_links(account)
-        return format_html(" · ".join(["{}"] * len(links)), *links)
+        return format_html('<span class="row-actions">{}</span>', format_html(" ".join(["{}"] * len(links)), *links))
 
     def _action_links(self, account):
         """Reauthorize / Add again (the Facebook Login popup, this account pre-ticked) and Remove."""

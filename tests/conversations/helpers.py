@@ -46,3 +46,22 @@ def receive(conversation, text="Hello", conversation_created=False, **fields):
     )
     conversation.refresh_from_db()
     return item
+
+
+def rows_post(conditions, actions, initial_conditions=0, initial_actions=0, **fields):
+    """The POST of Settings › Rules' form: `conditions` as (field, operator, values) and `actions` as
+    (field, values) rows, the way the browser sends them (every value input of a row, most of them empty)."""
+    data = {"name": "A rule", "position": "0", **fields}
+    for prefix, rows, initial in (
+        ("conditions", [(field, op, values) for field, op, values in conditions], initial_conditions),
+        ("actions", [(field, "", values) for field, values in actions], initial_actions),
+    ):
+        data[f"{prefix}-TOTAL_FORMS"] = str(len(rows))
+        data[f"{prefix}-INITIAL_FORMS"] = str(initial)
+        for index, (field, operator, values) in enumerate(rows):
+            data[f"{prefix}-{index}-field"] = field
+            if prefix == "conditions":
+                data[f"{prefix}-{index}-operator"] = operator
+            for name, value in values.items():
+                data[f"{prefix}-{index}-{name}"] = value
+    return data

@@ -8,7 +8,7 @@ from django.urls import reverse
 
 from channels_app.models import Channel
 from conversations.models import BusinessHours, Rule, RuleFiring
-from tests.conversations.helpers import make_business_hours, make_instagram_conversation, receive
+from tests.conversations.helpers import make_business_hours, make_instagram_conversation, receive, rows_post
 from tests.factories import make_inbox, make_user
 
 PAGES = [
@@ -106,18 +106,8 @@ def test_an_unknown_timezone_is_refused(admin_client):
     assert "Unknown timezone “Mars/Olympus”" in response.content.decode()
 
 
-def rule_post(**overrides):
-    data = {
-        "name": "Refunds",
-        "position": "10",
-        "active": "on",
-        "words": "refund",
-        "words_match": Rule.WordsMatch.CONTAINS,
-        "hours": "",
-        "note_text": "Check the order first.",
-    }
-    data.update(overrides)
-    return {key: value for key, value in data.items() if value is not None}
+def rule_post(conditions=(("text", "contains", {"text": "refund"}),), actions=(("note", {"text": "Check first."}),)):
+    return rows_post(conditions, actions, name="Refunds", position="10", active="on")
 
 
 def test_a_rule_with_a_condition_and_an_action_is_saved(admin_client):
@@ -128,7 +118,7 @@ def test_a_rule_with_a_condition_and_an_action_is_saved(admin_client):
 
 
 def test_a_rule_without_a_condition_is_refused(admin_client):
-    response = admin_client.post(reverse("admin:conversations_rule_add"), rule_post(words=""))
+    response = admin_client.post(reverse("admin:conversations_rule_add"), rule_post(conditions=()))
 
     assert response.status_code == 200
     assert "Add at least one condition" in response.content.decode()
@@ -136,7 +126,7 @@ def test_a_rule_without_a_condition_is_refused(admin_client):
 
 
 def test_a_rule_without_an_action_is_refused(admin_client):
-    response = admin_client.post(reverse("admin:conversations_rule_add"), rule_post(note_text=""))
+    response = admin_client.post(reverse("admin:conversations_rule_add"), rule_post(actions=()))
 
     assert response.status_code == 200
     assert "Add at least one action" in response.content.decode()
@@ -184,3 +174,20 @@ def test_inbox_settings_choose_business_hours(admin_client):
     assert response.status_code == 302
     inbox.refresh_from_db()
     assert (inbox.business_hours, inbox.sla_business_hours_only) == (hours, True)
+
+
+def test_the_holiday_calendar_shows_the_year_with_its_holidays_marked(admin_client):
+    hours = make_business_hours("Europe/Berlin")
+    hours.holidays.create(date=datetime.date(2027, 12, 25), name="Christmas Day")
+    hours.holidays.create(date=datetime.date(2026, 1, 1), name="New Year")
+    url = reverse("admin:conversations_businesshours_change", args=[hours.pk])
+
+    page = admin_client.get(f"{url}?holidays_year=2027").content.decode()
+
+    assert "<caption>December 2027</caption>" in page
+    assert '<span class="holiday-day is-holiday" title="Christmas Day">25' in page
+    assert "New Year</span>" not in page  # another year's holiday is not on this calendar
+    assert '2027 <span class="quiet">· 1 holiday</span>' in page
+    assert 'href="?holidays_year=2028"' in page
+    # The list below stays the form: every holiday, with its name.
+    assert 'value="New Year"' in page and 'value="Christmas Day"' in page
