@@ -193,14 +193,21 @@ class WebhookEvent(models.Model):
     attempts = models.PositiveIntegerField(default=0)
     last_error = models.TextField(blank=True)
     processed_at = models.DateTimeField(null=True, blank=True)
-    # When the sweeper last handed it to the workers again (it waits between
-    # tries so a backlog is not multiplied by duplicates).
+    # When it was last handed to the workers: by the drainer (dispatch.py) once
+    # stored, by the sweeper again if still unprocessed long after (it waits between
+    # tries so a backlog is not multiplied by duplicates). None: not handed over yet.
     swept_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-received_at"]
         db_table = "channels_app_webhookevent"
-        indexes = [models.Index(fields=["status", "received_at"])]
+        indexes = [
+            models.Index(fields=["status", "received_at"]),
+            # The drainer's poll, many times a second: only rows not handed over yet.
+            models.Index(
+                fields=["id"], name="meta_webhook_to_hand_over", condition=Q(status="received", swept_at__isnull=True)
+            ),
+        ]
 
     def __str__(self):
         return f"Webhook {self.pk} ({self.status})"
