@@ -4,7 +4,7 @@ Publishing one Celery message costs the web process about as much CPU as verifyi
 storing the delivery itself (0.5-0.7 ms), and a slow broker would hold answers to Meta.
 So the endpoint only stores the delivery (one autocommitted INSERT) and answers. A
 drainer running in the Celery workers (config/celery.py starts one per worker) polls
-for stored deliveries nobody handed over yet, marks them handed over (`swept_at`) and
+for stored deliveries nobody handed over yet, marks them handed over (`handed_over_at`) and
 publishes their ids a batch per task. On PostgreSQL one drainer polls at a time (an
 advisory lock); the others stand by and take over when its worker stops.
 
@@ -58,13 +58,13 @@ def claim(limit: int = CLAIM_LIMIT) -> list[int]:
     """
     with transaction.atomic():
         ids = list(
-            WebhookEvent.objects.filter(status=WebhookEvent.Status.RECEIVED, swept_at__isnull=True)
+            WebhookEvent.objects.filter(status=WebhookEvent.Status.RECEIVED, handed_over_at__isnull=True)
             .order_by("pk")
             .select_for_update(skip_locked=True)
             .values_list("pk", flat=True)[:limit]
         )
         if ids:
-            WebhookEvent.objects.filter(pk__in=ids).update(swept_at=timezone.now())
+            WebhookEvent.objects.filter(pk__in=ids).update(handed_over_at=timezone.now())
     return ids
 
 
@@ -77,7 +77,9 @@ def drain_once(limit: int = CLAIM_LIMIT) -> tuple[int, bool]:
     ids = claim(limit)
     for start in range(0, len(ids), BATCH_SIZE):
         if not publish(ids[start : start + BATCH_SIZE]):
-            WebhookEvent.objects.filter(pk__in=ids[start:], status=WebhookEvent.Status.RECEIVED).update(swept_at=None)
+            WebhookEvent.objects.filter(pk__in=ids[start:], status=WebhookEvent.Status.RECEIVED).update(
+                handed_over_at=None
+            )
             return len(ids), False
     return len(ids), True
 

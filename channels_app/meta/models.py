@@ -193,9 +193,10 @@ class WebhookEvent(models.Model):
     attempts = models.PositiveIntegerField(default=0)
     last_error = models.TextField(blank=True)
     processed_at = models.DateTimeField(null=True, blank=True)
-    # When it was last handed to the workers: by the drainer (dispatch.py) once
-    # stored, by the sweeper again if still unprocessed long after (it waits between
-    # tries so a backlog is not multiplied by duplicates). None: not handed over yet.
+    # When the workers' drainer (dispatch.py) handed it over; None: not yet.
+    handed_over_at = models.DateTimeField(null=True, blank=True)
+    # When the sweeper last handed it to the workers again (it waits between
+    # tries so a backlog is not multiplied by duplicates).
     swept_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -205,7 +206,9 @@ class WebhookEvent(models.Model):
             models.Index(fields=["status", "received_at"]),
             # The drainer's poll, many times a second: only rows not handed over yet.
             models.Index(
-                fields=["id"], name="meta_webhook_to_hand_over", condition=Q(status="received", swept_at__isnull=True)
+                fields=["id"],
+                name="meta_webhook_to_hand_over",
+                condition=Q(status="received", handed_over_at__isnull=True),
             ),
         ]
 

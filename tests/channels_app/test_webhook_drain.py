@@ -49,7 +49,7 @@ def test_deliveries_posted_to_the_endpoint_are_handed_over_a_batch_per_message(c
     assert [(name, len(ids)) for name, ids in published] == [(TASK, BATCH_SIZE), (TASK, 5)]
     every_id = sorted(WebhookEvent.objects.values_list("pk", flat=True))
     assert [pk for _, ids in published for pk in ids] == every_id  # oldest first, each once
-    assert not WebhookEvent.objects.filter(swept_at__isnull=True).exists()
+    assert not WebhookEvent.objects.filter(handed_over_at__isnull=True).exists()
 
 
 def test_a_delivery_is_handed_over_once(db, published):
@@ -62,7 +62,7 @@ def test_a_delivery_is_handed_over_once(db, published):
 
 
 def test_rows_handed_over_or_finished_are_not_claimed(db, published):
-    stored(1, swept_at=timezone.now())
+    stored(1, handed_over_at=timezone.now())
     stored(1, status=WebhookEvent.Status.PROCESSED)
     stored(1, status=WebhookEvent.Status.FAILED)
     waiting = stored(1)
@@ -89,7 +89,7 @@ def test_a_batch_the_broker_refuses_is_released_for_the_next_poll(db, caplog):
         assert drain_once() == (BATCH_SIZE + 2, False)
 
     assert "the sweeper will process them" in caplog.text
-    released = set(WebhookEvent.objects.filter(swept_at__isnull=True).values_list("pk", flat=True))
+    released = set(WebhookEvent.objects.filter(handed_over_at__isnull=True).values_list("pk", flat=True))
     assert released == set(ids[BATCH_SIZE:])  # the first batch went out; the second waits for the next poll
     assert WebhookEvent.objects.filter(status=WebhookEvent.Status.RECEIVED).count() == BATCH_SIZE + 2
 
@@ -130,10 +130,12 @@ def test_a_running_drainer_hands_over_what_the_endpoint_stored(client):
         handed_over.set()
 
     with mock.patch("channels_app.meta.dispatch.current_app.send_task", side_effect=send_task):
+        post_webhook(client, load("text_message"))
+        # SQLite's shared in-memory test database locks whole tables between connections.
+        connection.close()
         drainer = Drainer(interval=0.01)
         drainer.start()
         try:
-            post_webhook(client, load("text_message"))
             assert handed_over.wait(timeout=10)
         finally:
             drainer.stop()
@@ -217,3 +219,27 @@ def test_rows_another_drainer_is_claiming_are_skipped_not_waited_for():
     finally:
         done.set()
         thread.join()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_rows_waiting_when_the_drainer_arrives_are_not_published_a_second_time():
+    """The web process published them itself before the upgrade; the drainer must not add a copy each."""
+    from django.db.migrations.executor import MigrationExecutor
+
+    def migrate(target):
+        executor = MigrationExecutor(connection)
+        executor.loader.build_graph()
+        executor.migrate(target)
+        return executor.loader.project_state(target).apps
+
+    old = migrate([("meta", "0003_messenger_whatsapp")]).get_model("meta", "WebhookEvent")
+    try:
+        waiting = old.objects.create(object="instagram", body="{}", status="received")
+        done = old.objects.create(object="instagram", body="{}", status="processed")
+    finally:
+        migrate(MigrationExecutor(connection).loader.graph.leaf_nodes())
+
+    waiting = WebhookEvent.objects.get(pk=waiting.pk)
+    assert waiting.handed_over_at == waiting.received_at
+    assert WebhookEvent.objects.get(pk=done.pk).handed_over_at is None
+    assert claim() == []

@@ -35,7 +35,9 @@ def test_a_signed_delivery_is_stored_without_touching_the_broker(client, db, dja
     assert response.status_code == 200
     event = WebhookEvent.objects.get()
     assert event.status == WebhookEvent.Status.RECEIVED
-    assert event.swept_at is None  # for the workers' drainer to hand over (tests/channels_app/test_webhook_drain.py)
+    assert (
+        event.handed_over_at is None
+    )  # for the workers' drainer to hand over (tests/channels_app/test_webhook_drain.py)
     assert json.loads(event.body) == load("text_message")
     assert not send_task.called
     assert callbacks == []
