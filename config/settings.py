@@ -328,6 +328,11 @@ META_WEBHOOK_MAX_BYTES = env.int("META_WEBHOOK_MAX_BYTES", default=1_048_576)
 # Meta's deliveries nest about 8 deep; deeper bodies are refused before json.loads
 # (which recurses) and before storing (the admin page renders the body recursively).
 META_WEBHOOK_MAX_DEPTH = env.int("META_WEBHOOK_MAX_DEPTH", default=64)
+# How often the workers' drainer looks for stored deliveries to hand over (channels_app/meta/dispatch.py):
+# the most a delivery waits between being stored and being published to the workers.
+META_WEBHOOK_DRAIN_INTERVAL = env.float("META_WEBHOOK_DRAIN_INTERVAL", default=0.05)
+# Off for a worker that must not hand deliveries over (the drainer of another worker still does).
+META_WEBHOOK_DRAIN = env.bool("META_WEBHOOK_DRAIN", default=True)
 
 INSTAGRAM_SEND_LIMIT = env.int("INSTAGRAM_SEND_LIMIT", default=200)
 # How long a signed link to a file an agent sent stays valid (providers fetch it when sending).

@@ -1,29 +1,39 @@
-"""Handing stored webhook deliveries to the workers without slowing the endpoint down.
+"""Handing stored webhook deliveries to the workers, without the endpoint touching the broker.
 
-Publishing one Celery message costs about as much CPU as verifying and storing the
-delivery itself, and a slow or unreachable broker would hold every answer to Meta.
-So the endpoint only notes the stored row's id here; a background thread of the
-web process publishes the noted ids a batch per task, after lingering a moment for
-more. Under load the batches grow and the publishing cost per delivery shrinks.
+Publishing one Celery message costs the web process about as much CPU as verifying and
+storing the delivery itself (0.5-0.7 ms), and a slow broker would hold answers to Meta.
+So the endpoint only stores the delivery (one autocommitted INSERT) and answers. A
+drainer running in the Celery workers (config/celery.py starts one per worker) polls
+for stored deliveries nobody handed over yet, marks them handed over (`handed_over_at`) and
+publishes their ids a batch per task. On PostgreSQL one drainer polls at a time (an
+advisory lock); the others stand by and take over when its worker stops.
 
-Nothing can be lost: the row is committed before its id is noted, and an id not yet
-published when the process dies (or while the broker is down) is still `received`,
-so the sweeper (config/beat.py) hands it over a minute later.
+Nothing can be lost: the row is committed before Meta gets its 200. Rows whose publish
+fails are released for the next poll; rows claimed by a drainer that died before
+publishing are still `received`, so the sweeper (config/beat.py) hands them over later.
 """
 
-import atexit
 import logging
-import os
 import threading
 
 from celery import current_app
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+
+from .models import WebhookEvent
 
 logger = logging.getLogger(__name__)
 
 BATCH_SIZE = 50
-# How long the thread waits for more ids before publishing a partial batch: short
-# next to a worker's processing time, long enough to batch a burst.
-LINGER_SECONDS = 0.05
+# Most rows one poll claims; a full claim is followed by another poll at once.
+CLAIM_LIMIT = 500
+# How often a drainer that does not hold the lock checks whether it is free.
+STANDBY_SECONDS = 1.0
+# After an error (database or broker unreachable): wait before polling again.
+BACKOFF_SECONDS = 1.0
+# pg_try_advisory_lock key: "webhook drain" in a bigint.
+LOCK_KEY = 0x5745424B4452
 
 
 def publish(event_ids: list[int]) -> bool:
@@ -41,56 +51,89 @@ def publish_in_batches(event_ids: list[int]) -> None:
         publish(event_ids[start : start + BATCH_SIZE])
 
 
-class Dispatcher:
-    def __init__(self):
-        self._reset()
+def claim(limit: int = CLAIM_LIMIT) -> list[int]:
+    """Mark up to `limit` stored deliveries nobody handed over yet as handed over; their ids, oldest first.
 
-    def _reset(self) -> None:
-        # Also run in a forked child (a server worker): the parent's thread and lock do not carry over.
-        self._pending: list[int] = []
-        self._busy = 0  # ids taken from _pending but not yet published
-        self._lock = threading.RLock()  # re-entrant: tests hold it to let ids pile up
-        self._changed = threading.Condition(self._lock)
+    SKIP LOCKED: two drainers (a lock holder and one taking over) never claim the same row.
+    """
+    with transaction.atomic():
+        ids = list(
+            WebhookEvent.objects.filter(status=WebhookEvent.Status.RECEIVED, handed_over_at__isnull=True)
+            .order_by("pk")
+            .select_for_update(skip_locked=True)
+            .values_list("pk", flat=True)[:limit]
+        )
+        if ids:
+            WebhookEvent.objects.filter(pk__in=ids).update(handed_over_at=timezone.now())
+    return ids
+
+
+def drain_once(limit: int = CLAIM_LIMIT) -> tuple[int, bool]:
+    """Claim and publish one poll's worth: (how many were claimed, whether every batch was published).
+
+    A batch the broker refused is released (and the rest after it), so the next poll
+    claims it again instead of leaving it to the sweeper.
+    """
+    ids = claim(limit)
+    for start in range(0, len(ids), BATCH_SIZE):
+        if not publish(ids[start : start + BATCH_SIZE]):
+            WebhookEvent.objects.filter(pk__in=ids[start:], status=WebhookEvent.Status.RECEIVED).update(
+                handed_over_at=None
+            )
+            return len(ids), False
+    return len(ids), True
+
+
+class Drainer:
+    """A thread that polls with drain_once every `interval` seconds until stopped."""
+
+    def __init__(self, interval: float | None = None):
+        self.interval = settings.META_WEBHOOK_DRAIN_INTERVAL if interval is None else interval
+        self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
+        self._holds_lock = False
 
-    def submit(self, event_id: int) -> None:
-        """Note a stored delivery; returns at once."""
-        with self._lock:
-            self._pending.append(event_id)
-            if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(target=self._run, name="webhook-dispatcher", daemon=True)
-                self._thread.start()
-            if len(self._pending) in (1, BATCH_SIZE):
-                # Wake the thread only when it has something new to do: waking it for
-                # every id would cost a thread switch per request.
-                self._changed.notify_all()
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="webhook-drainer", daemon=True)
+        self._thread.start()
 
-    def wait_until_idle(self, timeout: float = 10.0) -> bool:
-        """Block until every noted id was published (for tests and shutdown)."""
-        with self._lock:
-            return self._changed.wait_for(lambda: not self._pending and not self._busy, timeout)
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stopping.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
 
-    def flush(self) -> None:
-        """Publish what is pending now, in the calling thread (at interpreter exit)."""
-        with self._lock:
-            ids, self._pending = self._pending, []
-        publish_in_batches(ids)
+    def step(self) -> float:
+        """One poll (if this drainer holds the lock); how long to wait before the next."""
+        if not self._take_lock():
+            return STANDBY_SECONDS
+        claimed, published = drain_once()
+        if not published:
+            return BACKOFF_SECONDS
+        return 0.0 if claimed >= CLAIM_LIMIT else self.interval
+
+    def _take_lock(self) -> bool:
+        if connection.vendor != "postgresql" or self._holds_lock:
+            return True
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_try_advisory_lock(%s)", [LOCK_KEY])
+            self._holds_lock = cursor.fetchone()[0]
+        return self._holds_lock
 
     def _run(self) -> None:
-        while True:
-            with self._lock:
-                self._changed.wait_for(lambda: self._pending)
-                self._changed.wait_for(lambda: len(self._pending) >= BATCH_SIZE, LINGER_SECONDS)
-                ids, self._pending = self._pending[:BATCH_SIZE], self._pending[BATCH_SIZE:]
-                self._busy = len(ids)
-            try:
-                publish(ids)
-            finally:
-                with self._lock:
-                    self._busy = 0
-                    self._changed.notify_all()
+        try:
+            while not self._stopping.is_set():
+                try:
+                    wait = self.step()
+                except Exception:
+                    logger.exception("Webhook drainer: poll failed; trying again in %s s", BACKOFF_SECONDS)
+                    self._release()
+                    wait = BACKOFF_SECONDS
+                if wait:
+                    self._stopping.wait(wait)
+        finally:
+            self._release()
 
-
-dispatcher = Dispatcher()
-atexit.register(dispatcher.flush)
-os.register_at_fork(after_in_child=dispatcher._reset)
+    def _release(self) -> None:
+        """Close this thread's connection: the advisory lock goes with it, for another drainer to take."""
+        self._holds_lock = False
+        connection.close()

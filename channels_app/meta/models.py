@@ -219,6 +219,8 @@ class WebhookEvent(models.Model):
     attempts = models.PositiveIntegerField(default=0)
     last_error = models.TextField(blank=True)
     processed_at = models.DateTimeField(null=True, blank=True)
+    # When the workers' drainer (dispatch.py) handed it over; None: not yet.
+    handed_over_at = models.DateTimeField(null=True, blank=True)
     # When the sweeper last handed it to the workers again (it waits between
     # tries so a backlog is not multiplied by duplicates).
     swept_at = models.DateTimeField(null=True, blank=True)
@@ -226,7 +228,15 @@ class WebhookEvent(models.Model):
     class Meta:
         ordering = ["-received_at"]
         db_table = "channels_app_webhookevent"
-        indexes = [models.Index(fields=["status", "received_at"])]
+        indexes = [
+            models.Index(fields=["status", "received_at"]),
+            # The drainer's poll, many times a second: only rows not handed over yet.
+            models.Index(
+                fields=["id"],
+                name="meta_webhook_to_hand_over",
+                condition=Q(status="received", handed_over_at__isnull=True),
+            ),
+        ]
 
     def __str__(self):
         return f"Webhook {self.pk} ({self.status})"

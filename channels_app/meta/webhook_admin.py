@@ -71,6 +71,7 @@ class WebhookEventAdmin(admin.ModelAdmin):
         "status",
         "attempts",
         "processed_at",
+        "handed_over_at",
         "swept_at",
         "last_error",
         "pretty_body",
