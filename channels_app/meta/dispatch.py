@@ -56,13 +56,13 @@ def claim(limit: int = CLAIM_LIMIT) -> list[int]:
 
     SKIP LOCKED: two drainers (a lock holder and one taking over) never claim the same row.
     """
+    waiting = WebhookEvent.objects.filter(status=WebhookEvent.Status.RECEIVED, handed_over_at__isnull=True)
+    # Most polls find nothing: look before opening a transaction, which on SQLite takes the
+    # database's write lock (IMMEDIATE) and would queue the web process's INSERTs behind it.
+    if not waiting.exists():
+        return []
     with transaction.atomic():
-        ids = list(
-            WebhookEvent.objects.filter(status=WebhookEvent.Status.RECEIVED, handed_over_at__isnull=True)
-            .order_by("pk")
-            .select_for_update(skip_locked=True)
-            .values_list("pk", flat=True)[:limit]
-        )
+        ids = list(waiting.order_by("pk").select_for_update(skip_locked=True).values_list("pk", flat=True)[:limit])
         if ids:
             WebhookEvent.objects.filter(pk__in=ids).update(handed_over_at=timezone.now())
     return ids
