@@ -206,6 +206,44 @@ class Version:
             self.web.wait(timeout=10)
 
 
+# Where a worker's time goes, from its cProfile stats: (label, file fragment, function name), cumulative seconds.
+BREAKDOWN = [
+    ("Celery runs a task (trace_task)", "celery/app/trace.py", "trace_task"),
+    ("  the job: process_webhook_event", "channels_app/meta/processing.py", "process_webhook_event"),
+    ("  SQL statements: send + wait for PostgreSQL", "django/db/backends/utils.py", "_execute"),
+    ("    of which COMMIT", "django/db/backends/base/base.py", "_commit"),
+    ("  ORM: compile SQL", "django/db/models/sql/compiler.py", "as_sql"),
+    ("  ORM: build model objects from rows", "django/db/models/base.py", "from_db"),
+    ("  signals (receivers: routing, SLA, Rules, live updates)", "django/dispatch/dispatcher.py", "send"),
+    ("  publish to the broker (kombu)", "kombu/messaging.py", "publish"),
+    ("  JSON decode", "json/decoder.py", "decode"),
+]
+
+
+def breakdown(path):
+    """Cumulative seconds per item of BREAKDOWN, per event processed, from a cProfile file."""
+    stats = pstats.Stats(str(path)).stats
+    found = {}
+    for (filename, _, function), (_, calls, _, cumulative, _) in stats.items():
+        for label, fragment, name in BREAKDOWN:
+            if function == name and filename.endswith(fragment):
+                found.setdefault(label, [0, 0.0])
+                found[label][0] += calls
+                found[label][1] += cumulative
+    return {label: found.get(label, [0, 0.0]) for label, _, _ in BREAKDOWN}
+
+
+def print_breakdowns(paths, events):
+    """One column per profile: ms per event and calls per event of each BREAKDOWN item."""
+    tables = {name: breakdown(path) for name, path in paths.items()}
+    print(f"{'cumulative, per event':58}" + "".join(f"{name + ' ms':>10}{'calls':>7}" for name in tables))
+    for label, _, _ in BREAKDOWN:
+        row = "".join(
+            f"{tables[name][label][1] / events * 1000:>10.2f}{tables[name][label][0] / events:>7.1f}" for name in tables
+        )
+        print(f"{label:58}{row}")
+
+
 def summary(values):
     return f"{statistics.median(values):.1f} ({min(values):.1f}-{max(values):.1f})"
 
@@ -278,6 +316,8 @@ def main():
                 # Where a task's time goes: the app's functions by cumulative time, then everything by own time.
                 stats.sort_stats("cumulative").print_stats(r"(conversations|channels_app|inbox)/.*\.py", 30)
                 stats.sort_stats("tottime").print_stats(15)
+            print(f"\nwhere the time goes (cProfile, whole worker process; {args.events} events each):")
+            print_breakdowns({name: directory / f"{name}.prof" for name in ("old", "new")}, args.events)
     finally:
         for version in versions.values():
             version.close()
