@@ -99,13 +99,15 @@ class Version:
         )
         self.env["PYTHONPATH"] = str(self.tree)
         self.env["CELERY_QUEUE_PREFIX"] += f"{name}."
-        subprocess.run(
-            [PYTHON, "manage.py", "migrate", "--noinput"],
-            cwd=self.tree,
-            env=self.env,
-            check=True,
-            stdout=subprocess.DEVNULL,
-        )
+        # Retried: on a shared server other sessions' suites sometimes take every connection for a moment.
+        for _ in range(5):
+            migrated = subprocess.run(
+                [PYTHON, "manage.py", "migrate", "--noinput"], cwd=self.tree, env=self.env, stdout=subprocess.DEVNULL
+            )
+            if migrated.returncode == 0:
+                break
+            time.sleep(5)
+        migrated.check_returncode()
         subprocess.run([PYTHON, "-c", SETUP], cwd=self.tree, env=self.env, check=True)
         self.port, self.web, self.media = port, None, None
 
