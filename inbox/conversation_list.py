@@ -244,12 +244,11 @@ def _union_within_budget(union) -> list:
             with transaction.atomic():
                 return list(union)
         except OperationalError:
-            cursor.execute("SET LOCAL enable_seqscan = off")
-            cursor.execute("SET LOCAL statement_timeout TO DEFAULT")
+            cursor.execute("SET LOCAL enable_seqscan = off; SET LOCAL statement_timeout TO DEFAULT")
             return list(union)
         finally:
-            cursor.execute("SET LOCAL statement_timeout TO DEFAULT")
-            cursor.execute("SET LOCAL enable_seqscan TO DEFAULT")
+            # For the rest of an enclosing transaction, if there is one.
+            cursor.execute("SET LOCAL statement_timeout TO DEFAULT; SET LOCAL enable_seqscan TO DEFAULT")
 
 
 def with_match(conversations, q: str):
