@@ -93,6 +93,8 @@ class Version:
         self.env = environment(
             DATABASE_URL=self.url,
             CELERY_BROKER_URL=args.redis,
+            # Live updates on the bench's Redis db too (the app would derive db 2 from the broker's URL).
+            CHANNEL_LAYER_URL=args.redis,
             META_APP_SECRET=SECRET,
             CONN_MAX_AGE=600,
             META_GRAPH_URL=fake_meta.url,
