@@ -374,6 +374,22 @@ def test_search_finds_a_customer_by_email_with_the_match_marked(browser, live_se
     screenshot(page, "workspace-search")
 
 
+def test_a_search_with_more_matches_than_the_cap_says_it_shows_some(browser, live_server, busy_inbox, monkeypatch):
+    from playwright.sync_api import expect
+
+    from inbox import conversation_list
+
+    monkeypatch.setattr(conversation_list, "SEARCH_CAP", 2)
+    agent, _ = busy_inbox
+    page = sign_in(browser, live_server, agent.email)
+
+    page.get_by_role("searchbox", name="Search conversations").fill("e")
+    page.keyboard.press("Enter")
+
+    expect(page.get_by_test_id("search-capped")).to_contain_text("these are some of them")
+    screenshot(page, "workspace-search-capped")
+
+
 def test_the_demo_shows_one_customer_across_instagram_and_email(browser, live_server):
     from playwright.sync_api import expect
 
