@@ -8,6 +8,7 @@ from conversations.live.layers import DatabaseChannelLayer, store_event
 from conversations.live.receivers import on_conversation_changed
 from conversations.models import Conversation, LiveEvent
 from tests import factories
+from tests.conftest import REQUIRE_SERVICES
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -51,7 +52,7 @@ def test_a_failing_publish_never_fails_the_change(monkeypatch):
     def broken(*args):
         raise ConnectionError("redis is down")
 
-    monkeypatch.setattr("conversations.live.receivers.publish", broken)
+    monkeypatch.setattr("conversations.live.receivers.publish_many", broken)
     on_conversation_changed(sender=None, conversation_id=conversation.pk)
 
 
@@ -76,3 +77,51 @@ def test_publishing_from_a_thread_that_runs_an_event_loop_reaches_the_group(sett
         return await asyncio.wait_for(layer.receive(channel), 2)
 
     assert asyncio.run(scenario())["conversation_id"] == 7
+
+
+@pytest.fixture
+def redis_layer(settings):
+    """channels-redis on the test run's Redis (its own prefix), as production configures it."""
+    import uuid
+
+    from channels.layers import channel_layers
+
+    if not settings.CELERY_BROKER_URL.startswith("redis://"):
+        if REQUIRE_SERVICES:
+            pytest.fail("needs Redis (CELERY_BROKER_URL=redis://...)")
+        pytest.skip("needs Redis (CELERY_BROKER_URL=redis://...)")
+    settings.CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [settings.CELERY_BROKER_URL], "prefix": f"test-{uuid.uuid4().hex[:8]}"},
+        }
+    }
+    channel_layers.backends.clear()
+    yield
+    channel_layers.backends.clear()
+
+
+def test_a_worker_publishes_through_one_event_loop_of_its_own(redis_layer):
+    """Publishing from a plain thread (a Celery task) reuses one loop and its Redis connections."""
+    import asyncio
+    import threading
+
+    from channels.layers import get_channel_layer
+
+    from conversations.live.publish import publish, publish_many
+
+    layer = get_channel_layer()
+    channel = asyncio.run(layer.new_channel())
+    asyncio.run(layer.group_add("inbox.9", channel))
+    threads_before = threading.active_count()
+
+    for number in range(30):
+        publish("inbox.9", {"type": "conversation.changed", "conversation_id": number})
+    publish_many([("inbox.9", {"type": "conversation.changed", "conversation_id": 30})] * 2)
+
+    async def receive_all():
+        return [(await asyncio.wait_for(layer.receive(channel), 5))["conversation_id"] for _ in range(32)]
+
+    assert asyncio.run(receive_all()) == [*range(31), 30]
+    assert threading.active_count() <= threads_before + 1
+    assert [thread.name for thread in threading.enumerate()].count("live-publisher") == 1
