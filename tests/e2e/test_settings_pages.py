@@ -110,6 +110,19 @@ def test_every_settings_page_renders_cleanly_and_passes_axe(live_server, browser
         page.screenshot(path=SCREENSHOTS / f"{screenshot_name(url)}.png", full_page=True)
         assert "/accounts/" not in page.url, f"{url} sent the admin to {page.url}"
         too_wide += sideways_scroll(page, url)
+        if url.endswith("/meta/instagramaccount/"):
+            # The columns the issue names, all on a laptop's screen.
+            for column in (
+                "page_name",
+                "username",
+                "page_id",
+                "added_by",
+                "added_on_date",
+                "inbox",
+                "status_badge",
+                "send_budget",
+            ):
+                assert page.locator(f"#result_list th.column-{column}").is_visible(), column
         axe_page.goto(f"{live_server.url}{url}")
         axe_page.add_script_tag(path=str(axe_script()))
         result = axe_page.evaluate("axe.run(document, {resultTypes: ['violations']})")
