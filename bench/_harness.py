@@ -36,19 +36,30 @@ BASE_ENV = {
 
 def recreate_database(name: str, host="127.0.0.1", user="postgres") -> str:
     """Drop and create a PostgreSQL database; returns its URL."""
-    import psycopg
-
-    with psycopg.connect(f"postgresql://{user}@{host}:5432/postgres", autocommit=True) as connection:
+    with _server_connection(host, user) as connection:
         connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         connection.execute(f'CREATE DATABASE "{name}"')
     return f"postgres://{user}@{host}:5432/{name}"
 
 
 def drop_database(name: str, host="127.0.0.1", user="postgres") -> None:
+    with _server_connection(host, user) as connection:
+        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _server_connection(host, user, timeout=120):
+    """A connection to the server's `postgres` database; retried while the server has no free slot
+    (other sessions' test runs on the same server can take all of max_connections for a while)."""
     import psycopg
 
-    with psycopg.connect(f"postgresql://{user}@{host}:5432/postgres", autocommit=True) as connection:
-        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return psycopg.connect(f"postgresql://{user}@{host}:5432/postgres", autocommit=True)
+        except psycopg.OperationalError as error:
+            if "too many clients" not in str(error) or time.monotonic() > deadline:
+                raise
+            time.sleep(1)
 
 
 def environment(**overrides) -> dict:

@@ -141,11 +141,17 @@ class AgentPage:
         self.session.headers["Cookie"] = cookie
         self.cursor = (datetime.now(UTC) - timedelta(seconds=1)).isoformat()
         self.open_id = None
+        self.failed = 0  # answers 5xx (e.g. the shared PostgreSQL server had no free connection)
 
-    def fetch_changes(self, trigger=None) -> str:
-        """GET /inbox/changes/ from the cursor; the HTML ("" for 204). Moves the cursor like the swapped poller."""
+    def fetch_changes(self, trigger=None) -> str | None:
+        """GET /inbox/changes/ from the cursor: the HTML, "" for 204, None for a server error.
+
+        Moves the cursor like the swapped poller."""
         params = {"since": self.cursor, "open": self.open_id or "", "trigger": trigger}
         response = self.session.get(f"{self.base}/inbox/changes/", params=params, timeout=WAIT)
+        if response.status_code >= 500:
+            self.failed += 1
+            return None
         response.raise_for_status()
         if response.status_code == 204:
             return ""
@@ -197,10 +203,11 @@ async def drain(socket):
         pass
 
 
-async def push_round(base, ws_base, cookie, widget_id, count) -> tuple[list[float], list[float]]:
+async def push_round(base, ws_base, cookie, widget_id, count) -> tuple[list[float], list[float], int]:
     """`count` messages (after one opening message) with the agent's socket up.
 
-    Returns the latencies in ms, and for each message how long its first note took to arrive."""
+    Returns the latencies in ms, for each message how long its first note took to arrive, and
+    how many fetches failed (each tried again at once, as if the next note had come)."""
     page = AgentPage(base, cookie)
     latencies, notes = [], []
     async with websockets.connect(
@@ -220,7 +227,10 @@ async def push_round(base, ws_base, cookie, widget_id, count) -> tuple[list[floa
                         continue
                     noted = noted or time.perf_counter()
                     page.open_id = page.open_id or note["conversation_id"]
-                    if text in await asyncio.to_thread(page.fetch_changes, "push"):
+                    html = None
+                    while html is None:
+                        html = await asyncio.to_thread(page.fetch_changes, "push")
+                    if text in html:
                         break
                     if time.perf_counter() - started > WAIT:
                         raise RuntimeError(f"message {text!r} not on the page after {WAIT} s")
@@ -230,13 +240,14 @@ async def push_round(base, ws_base, cookie, widget_id, count) -> tuple[list[floa
                 await visitor.acknowledged(client_id)
         finally:
             await visitor.socket.close()
-    return latencies, notes
+    return latencies, notes, page.failed
 
 
-async def poll_round(base, ws_base, cookie, widget_id, count) -> tuple[list[float], list[float]]:
+async def poll_round(base, ws_base, cookie, widget_id, count) -> tuple[list[float], list[float], int]:
     """`count` messages (after one opening message) with no agent socket: the page polls every second.
 
-    Returns the latencies in ms (and no notes: nothing is pushed)."""
+    Returns the latencies in ms, no notes (nothing is pushed), and how many polls failed (the
+    page asks again at the next tick)."""
     page = AgentPage(base, cookie)
     waiting = {}  # text -> future of the time the page first had it
     stopped = asyncio.Event()
@@ -244,7 +255,7 @@ async def poll_round(base, ws_base, cookie, widget_id, count) -> tuple[list[floa
     async def poller():
         tick = time.perf_counter()
         while not stopped.is_set():
-            html = await asyncio.to_thread(page.fetch_changes)
+            html = await asyncio.to_thread(page.fetch_changes) or ""
             answered = time.perf_counter()
             for text, seen in list(waiting.items()):
                 if text in html and not seen.done():
@@ -273,7 +284,7 @@ async def poll_round(base, ws_base, cookie, widget_id, count) -> tuple[list[floa
         stopped.set()
         await polling
         await visitor.socket.close()
-    return latencies, []
+    return latencies, [], page.failed
 
 
 def conversation_of(item_id: int) -> int:
@@ -293,12 +304,13 @@ async def measure_latency(args, base, cookie, widget_id):
     for mode in ("push", "poll"):
         await rounds[mode](base, ws_base, cookie, widget_id, args.warmup)
     results = {"push": [], "poll": []}
-    notes = []
+    notes, failed = [], 0
     for pair, push_count in enumerate(round_sizes(args.messages, args.pairs)):
         for mode, count in (("push", push_count), ("poll", args.poll_messages)):
-            latencies, round_notes = await rounds[mode](base, ws_base, cookie, widget_id, count)
+            latencies, round_notes, round_failed = await rounds[mode](base, ws_base, cookie, widget_id, count)
             results[mode].append(latencies)
             notes += round_notes
+            failed += round_failed
             print(f"  pair {pair + 1} {mode}: {len(latencies):4} messages, {describe(latencies)}")
     every_push = [value for latencies in results["push"] for value in latencies]
     every_poll = [value for latencies in results["poll"] for value in latencies]
@@ -314,6 +326,7 @@ async def measure_latency(args, base, cookie, widget_id):
             statistic(push) / statistic(poll) for push, poll in zip(results["push"], results["poll"], strict=True)
         ]
         print(f"  ratio push / poll, {name} per pair: median {median_range(ratios)}")
+    print(f"  fetches answered 5xx (counted in the latencies; tried again): {failed}")
 
 
 # --- (c) idle sockets -------------------------------------------------------------------------------
