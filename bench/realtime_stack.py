@@ -18,10 +18,12 @@ conversation, as static/inbox-live.js does) returns HTML containing the text; wi
 fallback (socket down) the page asks the same endpoint every second on its own timer and the
 first answer that contains the text ends the message. Browser rendering is not included.
 Rounds alternate push, poll, push, poll... (`--pairs` pairs after one warm-up pair of
-`--warmup` messages each); each round is a new visitor (a new conversation, whose first
-message opens it and is not counted). The push rounds share `--messages` between them and
-send each message as soon as the previous one is shown; a poll round sends `--poll-messages`,
-each after a random pause of up to a second so that it lands anywhere in the poll period.
+`--warmup` messages each). The push rounds share `--messages` between them and send each
+message as soon as the previous one is shown; a poll round sends `--poll-messages`, each
+after a random pause of up to a second so that it lands anywhere in the poll period. Both
+modes start a new visitor (a new conversation, whose first message opens it and is not
+counted) every `--poll-messages` messages: the fetch renders the open conversation's
+timeline, so both must fetch conversations of the same lengths.
 
 (c) idle agent sockets on one uvicorn process (a fresh one, after (a)). `--small` sockets of
 one agent, then `--connections` - `--small` of another, each open and idle. The server
@@ -80,7 +82,9 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--messages", type=int, default=1000, help="(a) messages over all push rounds")
     parser.add_argument("--pairs", type=int, default=6, help="(a) push+poll round pairs measured")
-    parser.add_argument("--poll-messages", type=int, default=30, help="(a) messages per poll round")
+    parser.add_argument(
+        "--poll-messages", type=int, default=30, help="(a) messages per poll round and per conversation"
+    )
     parser.add_argument("--warmup", type=int, default=10, help="(a) messages per warm-up round (one pair, not counted)")
     parser.add_argument("--connections", type=int, default=2000, help="(c) idle sockets in all")
     parser.add_argument("--small", type=int, default=200, help="(c) the smaller set of sockets compared")
@@ -218,49 +222,55 @@ async def drain(socket):
         pass
 
 
-async def push_round(base, ws_base, cookie, widget_id, count) -> tuple[list[float], list[float], int]:
-    """`count` messages (after one opening message) with the agent's socket up.
+async def push_round(base, ws_base, cookie, widget_id, count, per_conversation):
+    """`count` messages with the agent's socket up, from a new visitor every `per_conversation`.
 
-    Returns the latencies in ms, for each message how long its first note took to arrive, and
-    how many fetches failed (each tried again at once, as if the next note had come)."""
+    Each visitor's first message opens the conversation (the agent opens it on the page) and is not
+    counted. Returns the latencies in ms, for each message how long its first note took to arrive,
+    and how many fetches failed (each tried again at once, as if the next note had come) and
+    handshakes were refused."""
     page = AgentPage(base, cookie)
     latencies, notes, refused = [], [], [0]
     inbox_socket = await open_socket(f"{ws_base}/ws/inbox/", {"Origin": base, "Cookie": cookie}, "hello", refused)
     async with inbox_socket:
-        visitor = await Visitor.open(ws_base, widget_id, refused)
-        try:
-            for n in range(count + 1):
-                await drain(inbox_socket)
-                started = time.perf_counter()
-                client_id, text = await visitor.send()
-                noted = None
-                while True:  # a note, then the fetch; again if the note was about an earlier change
-                    note = json.loads(await asyncio.wait_for(inbox_socket.recv(), WAIT))
-                    if note["type"] != "changed":
-                        continue
-                    noted = noted or time.perf_counter()
-                    page.open_id = page.open_id or note["conversation_id"]
-                    html = None
-                    while html is None:
-                        html = await asyncio.to_thread(page.fetch_changes, "push")
-                    if text in html:
-                        break
-                    if time.perf_counter() - started > WAIT:
-                        raise RuntimeError(f"message {text!r} not on the page after {WAIT} s")
-                if n:  # the first one opens the conversation; not counted
+        for share in round_sizes(count, -(-count // per_conversation)):
+            visitor = await Visitor.open(ws_base, widget_id, refused)
+            try:
+                client_id, _ = await visitor.send()
+                ack = await visitor.acknowledged(client_id)
+                page.open_id = await asyncio.to_thread(conversation_of, ack["item"]["id"])
+                await asyncio.to_thread(page.fetch_changes, "push")
+                for _ in range(share):
+                    await drain(inbox_socket)
+                    started = time.perf_counter()
+                    client_id, text = await visitor.send()
+                    noted = None
+                    while True:  # a note, then the fetch; again if the note was about an earlier change
+                        note = json.loads(await asyncio.wait_for(inbox_socket.recv(), WAIT))
+                        if note["type"] != "changed":
+                            continue
+                        noted = noted or time.perf_counter()
+                        html = None
+                        while html is None:
+                            html = await asyncio.to_thread(page.fetch_changes, "push")
+                        if text in html:
+                            break
+                        if time.perf_counter() - started > WAIT:
+                            raise RuntimeError(f"message {text!r} not on the page after {WAIT} s")
                     latencies.append((time.perf_counter() - started) * 1000)
                     notes.append((noted - started) * 1000)
-                await visitor.acknowledged(client_id)
-        finally:
-            await visitor.socket.close()
+                    await visitor.acknowledged(client_id)
+            finally:
+                await visitor.socket.close()
     return latencies, notes, page.failed + refused[0]
 
 
-async def poll_round(base, ws_base, cookie, widget_id, count) -> tuple[list[float], list[float], int]:
+async def poll_round(base, ws_base, cookie, widget_id, count, per_conversation=None):
     """`count` messages (after one opening message) with no agent socket: the page polls every second.
 
-    Returns the latencies in ms, no notes (nothing is pushed), and how many polls failed (the
-    page asks again at the next tick)."""
+    One visitor (a poll round is one conversation long). Returns the latencies in ms, no notes
+    (nothing is pushed), and how many polls failed (the page asks again at the next tick) and
+    handshakes were refused."""
     page = AgentPage(base, cookie)
     waiting = {}  # text -> future of the time the page first had it
     stopped = asyncio.Event()
@@ -313,15 +323,17 @@ async def measure_latency(args, base, cookie, widget_id):
     print(
         f"(a) visitor message → agent's page has it: {args.pairs} pairs of rounds (push, poll, ...) after one "
         f"warm-up pair of {args.warmup}; push rounds share {args.messages} messages, poll rounds "
-        f"{args.poll_messages} each; each round a new visitor"
+        f"{args.poll_messages} each; a new visitor (conversation) every {args.poll_messages} messages in both"
     )
     for mode in ("push", "poll"):
-        await rounds[mode](base, ws_base, cookie, widget_id, args.warmup)
+        await rounds[mode](base, ws_base, cookie, widget_id, args.warmup, args.poll_messages)
     results = {"push": [], "poll": []}
     notes, failed = [], 0
     for pair, push_count in enumerate(round_sizes(args.messages, args.pairs)):
         for mode, count in (("push", push_count), ("poll", args.poll_messages)):
-            latencies, round_notes, round_failed = await rounds[mode](base, ws_base, cookie, widget_id, count)
+            latencies, round_notes, round_failed = await rounds[mode](
+                base, ws_base, cookie, widget_id, count, args.poll_messages
+            )
             results[mode].append(latencies)
             notes += round_notes
             failed += round_failed
