@@ -2,8 +2,10 @@
 environment for subprocesses, Celery workers, and a fake Send API on loopback."""
 
 import json
+import math
 import os
 import random
+import socket
 import subprocess
 import sys
 import threading
@@ -34,12 +36,30 @@ BASE_ENV = {
 
 def recreate_database(name: str, host="127.0.0.1", user="postgres") -> str:
     """Drop and create a PostgreSQL database; returns its URL."""
-    import psycopg
-
-    with psycopg.connect(f"postgresql://{user}@{host}:5432/postgres", autocommit=True) as connection:
+    with _server_connection(host, user) as connection:
         connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         connection.execute(f'CREATE DATABASE "{name}"')
     return f"postgres://{user}@{host}:5432/{name}"
+
+
+def drop_database(name: str, host="127.0.0.1", user="postgres") -> None:
+    with _server_connection(host, user) as connection:
+        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _server_connection(host, user, timeout=120):
+    """A connection to the server's `postgres` database; retried while the server has no free slot
+    (other sessions' test runs on the same server can take all of max_connections for a while)."""
+    import psycopg
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return psycopg.connect(f"postgresql://{user}@{host}:5432/postgres", autocommit=True)
+        except psycopg.OperationalError as error:
+            if "too many clients" not in str(error) or time.monotonic() > deadline:
+                raise
+            time.sleep(1)
 
 
 def environment(**overrides) -> dict:
@@ -78,6 +98,8 @@ def start_workers(env, count=2, log_dir=Path("/tmp"), queues="celery", media_wor
     names = [(n, own) for n in range(count)] + ([(count, prefix + "media")] if media_worker else [])
     for n, queue_names in names:
         log = open(log_dir / f"bench-worker-{n}.log", "w")  # noqa: SIM115
+        # Celery expands %h to this host name; wait_for_workers pings the worker by it.
+        node_name = f"bench{n}-{uuid.uuid4().hex[:6]}@{socket.gethostname()}"
         processes.append(
             subprocess.Popen(
                 [
@@ -90,7 +112,7 @@ def start_workers(env, count=2, log_dir=Path("/tmp"), queues="celery", media_wor
                     "--without-mingle",
                     "--without-heartbeat",
                     "-n",
-                    f"bench{n}-{uuid.uuid4().hex[:6]}@%h",
+                    node_name,
                 ],
                 cwd=ROOT,
                 env=env,
@@ -98,7 +120,47 @@ def start_workers(env, count=2, log_dir=Path("/tmp"), queues="celery", media_wor
                 stderr=subprocess.STDOUT,
             )
         )
+        processes[-1].node_name = node_name
     return processes
+
+
+def wait_for_workers(celery_app, processes, timeout=120):
+    """Until every worker of `processes` (from start_workers) answers a ping over the broker."""
+    waiting = {process.node_name for process in processes}
+    deadline = time.monotonic() + timeout
+    while waiting and time.monotonic() < deadline:
+        for process in processes:
+            if process.poll() is not None:
+                raise RuntimeError(f"worker {process.node_name} exited with {process.returncode}")
+        for answer in celery_app.control.ping(destination=sorted(waiting), timeout=1.0) or []:
+            waiting -= set(answer)
+    if waiting:
+        raise RuntimeError(f"workers not answering after {timeout} s: {', '.join(sorted(waiting))}")
+
+
+def wait_for_http(url, process, timeout=120, headers=None):
+    """Until `url` answers below 500 (the server is up and has loaded the app); fails early if `process` exits."""
+    import requests
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the server exited with {process.returncode} before {url} answered")
+        try:
+            if requests.get(url, headers=headers, timeout=5, allow_redirects=False).status_code < 500:
+                return
+        except requests.ConnectionError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"{url} did not answer within {timeout} s")
+
+
+def percentile(values, p):
+    """The nearest-rank percentile: the smallest value with at least p % of `values` at or below it."""
+    if not values:
+        raise ValueError("no values")
+    ordered = sorted(values)
+    return ordered[max(math.ceil(len(ordered) * p / 100) - 1, 0)]
 
 
 def stop(processes):

@@ -14,6 +14,10 @@ so the benchmark is not refused, e.g. for the embedded default:
 
 Needs the demo data (`make demo`): the sandbox's chat widget `demo-chat` and
 Ben, a member of the Chat inbox.
+
+For the production-shaped stack (PostgreSQL, channels-redis, two workers), started by
+the script itself, with the one-second poll as the baseline and idle sockets, see
+bench/realtime_stack.py.
 """
 
 import argparse

@@ -252,7 +252,13 @@ if CHANNEL_LAYER_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [CHANNEL_LAYER_URL], "prefix": env_or("CHANNEL_LAYER_PREFIX", "support-live")},
+            "CONFIG": {
+                # Each process waits for its sockets' messages with a 5 s BZPOPMIN; redis-py's default
+                # read timeout is also 5 s, so a quiet layer raised TimeoutError and closed a socket
+                # every few seconds. The read timeout must outlast the blocking wait.
+                "hosts": [{"address": CHANNEL_LAYER_URL, "socket_timeout": 15}],
+                "prefix": env_or("CHANNEL_LAYER_PREFIX", "support-live"),
+            },
         }
     }
 else:

@@ -1,0 +1,50 @@
+"""The pure parts of bench/realtime_stack.py (nothing timed, no servers)."""
+
+import pytest
+
+from bench._harness import percentile
+from bench.realtime_stack import parse_args, round_sizes
+
+
+def test_percentile_is_the_nearest_rank():
+    values = list(range(1, 1001))  # 1..1000, shuffled order does not matter
+    values.reverse()
+
+    assert percentile(values, 50) == 500
+    assert percentile(values, 95) == 950
+    assert percentile(values, 100) == 1000
+    assert percentile([7.0], 95) == 7.0
+
+
+def test_percentile_of_nothing_is_an_error():
+    with pytest.raises(ValueError):
+        percentile([], 95)
+
+
+def test_push_rounds_share_the_messages_evenly():
+    assert round_sizes(1000, 6) == [167, 167, 167, 167, 166, 166]
+    assert sum(round_sizes(1000, 6)) == 1000
+
+
+def test_defaults_are_the_issue_figures():
+    args = parse_args([])
+
+    assert (args.messages, args.pairs, args.connections, args.small) == (1000, 6, 2000, 200)
+    assert args.database == "bench_realtime"
+    assert not args.keep
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--pairs", "0"],
+        ["--messages", "3", "--pairs", "6"],
+        ["--small", "2000"],
+        ["--small", "0"],
+        ["--broadcasts", "0"],
+    ],
+)
+def test_nonsense_options_are_refused(argv, capsys):
+    with pytest.raises(SystemExit):
+        parse_args(argv)
+    assert "error" in capsys.readouterr().err
