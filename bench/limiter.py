@@ -14,8 +14,9 @@ way (uniform, drawn per call) and records, on its own clock, when each send arri
 and for which page.
 
 Rounds alternate (ABAB…, --pairs pairs) between the drainer of --baseline-ref (a
-copy of that commit's tree, run by the same workers) and this tree's; the database
-is a fresh copy of one migrated template each round.
+copy of that commit's tree, run by the same workers) and this tree's. The backlogs are
+queued once (send_reply); each round drains a fresh copy of that database, after
+sending the drain kicks send_reply sends on commit (one per reply, in order).
 
 Prints per round and per variant (median and range over its rounds): the most sends
 the API saw in any window per account (must be <= the limit), utilisation per
@@ -102,31 +103,22 @@ def seconds_with_idle_worker(interval, busy, workers):
     return idle
 
 
-def run_round(label, tree, args, env, template, database):
-    """One drain of every account's backlog by fresh workers running `tree`'s drainer."""
-    from django.db import connections
+def queue_backlogs(args):
+    """Every account's backlog, queued by send_reply as agents would (the drain kicks are left out:
+    each round sends them itself, so that one copy of this database serves every round)."""
+    from unittest import mock
+
+    from django.utils import timezone
 
     from channels_app.meta.models import InstagramAccount
     from channels_app.models import Channel, EntryPoint
-    from config.celery import app
-    from conversations.models import Conversation, Customer, CustomerIdentity, OutboundMessage, SendSlot
-    from conversations.outbound import send_reply
+    from conversations import outbound
+    from conversations.models import Conversation, Customer, CustomerIdentity
     from inbox.models import Inbox, User
-
-    connections.close_all()
-    recreate_database(database, template=template)
-    fake = FakeSendApi(delay=delay_range(args.delay))
-    wall_minus_monotonic = time.time() - time.monotonic()
-    drain_log = Path(f"/tmp/bench-limiter-drains-{os.getpid()}.jsonl")
-    drain_log.unlink(missing_ok=True)
-    env = dict(env, META_GRAPH_URL=fake.url, BENCH_DRAIN_LOG=str(drain_log), PYTHONPATH=str(tree))
-    app.control.purge()
 
     channel = Channel.objects.get(kind="messaging")
     inbox = Inbox.objects.create(name="Bench", channel=channel)
     agent = User.objects.create_user("bench@example.test", "x")
-    from django.utils import timezone
-
     conversations, entry_points = {}, {}  # page id -> its conversations / its Entry Point id
     for a in range(args.accounts):
         entry_point = EntryPoint.objects.create(
@@ -150,10 +142,33 @@ def run_round(label, tree, args, env, template, database):
                     customer=customer, entry_point=entry_point, inbox=inbox, last_customer_message_at=timezone.now()
                 )
             )
+    with mock.patch.object(outbound, "_kick"):
+        for n in range(args.messages):  # round robin over accounts: every backlog exists before any worker runs
+            for page, page_conversations in conversations.items():
+                outbound.send_reply(page_conversations[n % args.customers], agent, f"{page} reply {n}")
+    return entry_points
+
+
+def run_round(label, tree, args, env, template, database, entry_points):
+    """One drain of every account's backlog by fresh workers running `tree`'s drainer."""
+    from django.db import connections
+
+    from config.celery import app
+    from conversations.models import OutboundMessage, SendSlot
+
+    connections.close_all()
+    recreate_database(database, template=template)
+    fake = FakeSendApi(delay=delay_range(args.delay))
+    wall_minus_monotonic = time.time() - time.monotonic()
+    drain_log = Path(f"/tmp/bench-limiter-drains-{os.getpid()}.jsonl")
+    drain_log.unlink(missing_ok=True)
+    env = dict(env, META_GRAPH_URL=fake.url, BENCH_DRAIN_LOG=str(drain_log), PYTHONPATH=str(tree))
+    app.control.purge()
     total = args.accounts * args.messages
-    for n in range(args.messages):  # round robin over accounts: every backlog exists before any worker runs
-        for page, page_conversations in conversations.items():
-            send_reply(page_conversations[n % args.customers], agent, f"{page} reply {n}")
+    # The kick each send_reply sends on commit, in the order the replies were queued.
+    for _ in range(args.messages):
+        for entry_point_id in entry_points.values():
+            app.send_task("conversations.tasks.drain_entry_point", args=[entry_point_id], countdown=0)
     workers = start_workers(env, args.workers, media_worker=False, command=[PYTHON, WORKER], cwd=tree)
     started = time.monotonic()
     try:
@@ -177,7 +192,7 @@ def run_round(label, tree, args, env, template, database):
         confirmed.setdefault(entry_point_id, []).append(taken_at.timestamp())
 
     accounts = {}
-    for page in conversations:
+    for page in entry_points:
         sends = [(t, recipient, text) for t, recipient, text, p in fake.sends if p == page]
         times = [t for t, _, _ in sends]
         texts = [text for _, _, text in sends]
@@ -276,18 +291,22 @@ def main():
     commit, old_tree = baseline_tree(args.baseline_ref)
     template = f"{args.database}_template"
     env = environment(
-        DATABASE_URL=recreate_database(template),
+        DATABASE_URL=recreate_database(args.database),
         CELERY_BROKER_URL=args.redis,
         INSTAGRAM_SEND_LIMIT=args.limit,
         INSTAGRAM_SEND_WINDOW_SECONDS=args.window,
         CONN_MAX_AGE=0,
     )
     manage(env, "migrate", "--noinput")
-    env["DATABASE_URL"] = recreate_database(args.database, template=template)
     apply_environment(env)
     import django
 
     django.setup()
+    from django.db import connections
+
+    entry_points = queue_backlogs(args)
+    connections.close_all()
+    recreate_database(template, template=args.database)
     print(
         f"{args.accounts} accounts x {args.messages} queued replies ({args.customers} customers each) = "
         f"{args.accounts * args.messages} per round; limit {args.limit} per {args.window} s; {args.workers} workers "
@@ -297,8 +316,10 @@ def main():
     )
     results = {"baseline": [], "new": []}
     for _ in range(args.pairs):
-        results["baseline"].append(run_round(f"baseline {commit}", old_tree, args, env, template, args.database))
-        results["new"].append(run_round("new", ROOT, args, env, template, args.database))
+        results["baseline"].append(
+            run_round(f"baseline {commit}", old_tree, args, env, template, args.database, entry_points)
+        )
+        results["new"].append(run_round("new", ROOT, args, env, template, args.database, entry_points))
 
     pages = list(results["new"][0]["accounts"])
     print(f"\nper account, median over {args.pairs} rounds (utilisation; ms from a slot freeing to the next grant)")

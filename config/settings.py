@@ -330,6 +330,9 @@ META_WEBHOOK_MAX_BYTES = env.int("META_WEBHOOK_MAX_BYTES", default=1_048_576)
 META_WEBHOOK_MAX_DEPTH = env.int("META_WEBHOOK_MAX_DEPTH", default=64)
 
 INSTAGRAM_SEND_LIMIT = env.int("INSTAGRAM_SEND_LIMIT", default=200)
+# Sends one drain keeps in flight at once, each to a different customer (PostgreSQL only):
+# a drain waits on the provider's network round trips, not the CPU.
+OUTBOUND_SENDS_IN_FLIGHT = env.int("OUTBOUND_SENDS_IN_FLIGHT", default=4)
 # How long a signed link to a file an agent sent stays valid (providers fetch it when sending).
 PUBLIC_FILE_URL_SECONDS = env.int("PUBLIC_FILE_URL_SECONDS", default=24 * 60 * 60)
 INSTAGRAM_SEND_WINDOW_SECONDS = env.int("INSTAGRAM_SEND_WINDOW_SECONDS", default=300)
