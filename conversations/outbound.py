@@ -11,6 +11,7 @@ Entry Point's sender (`conversations.senders`), registered by its adapter.
 import logging
 import random
 import re
+import threading
 import time
 import uuid
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -19,7 +20,7 @@ from datetime import timedelta
 
 from celery import current_app
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -427,10 +428,10 @@ def release_lease(entry_point_id: int, owner: str) -> None:
 
 
 def keep_lease_until(entry_point_id: int, owner: str, moment) -> None:
-    """Keep the lease for a continuation due at `moment` (it expires LEASE_SECONDS later if that never runs)."""
-    EntryPoint.objects.filter(pk=entry_point_id, drain_lease_owner=owner).update(
-        drain_lease_until=moment + timedelta(seconds=LEASE_SECONDS)
-    )
+    """Keep the lease for a continuation due at `moment`: until then other drainers find it
+    taken (the budget is full anyway); from then on whichever drainer comes first takes it,
+    so a continuation held up behind other tasks never holds the Entry Point up."""
+    EntryPoint.objects.filter(pk=entry_point_id, drain_lease_owner=owner).update(drain_lease_until=moment)
 
 
 def sends_in_flight() -> int:
@@ -451,6 +452,8 @@ class _Sends:
         self.width = width
         self.executor = ThreadPoolExecutor(width, thread_name_prefix="send") if width > 1 else None
         self.in_flight: dict[Future, str] = {}  # -> the customer's recipient id
+        self.connections = []  # the threads' database connections, closed when the drain ends
+        self.lock = threading.Lock()
 
     def start(self, sender, message, slot_id) -> None:
         if self.executor is None:
@@ -460,7 +463,7 @@ class _Sends:
             except Exception as error:
                 future.set_exception(error)
         else:
-            future = self.executor.submit(_send_in_thread, sender, message, slot_id)
+            future = self.executor.submit(self._send_in_thread, sender, message, slot_id)
         self.in_flight[future] = message.recipient_id
 
     @property
@@ -491,16 +494,20 @@ class _Sends:
                     error = error or future.exception()
         if self.executor is not None:
             self.executor.shutdown()
+        for thread_connection in self.connections:
+            thread_connection.close()
+            thread_connection.dec_thread_sharing()
         if error is not None:
             raise error
         return outcomes
 
-
-def _send_in_thread(sender, message, slot_id) -> str:
-    try:
+    def _send_in_thread(self, sender, message, slot_id) -> str:
+        own = connections[DEFAULT_DB_ALIAS]  # this thread's; kept for its next sends (connecting costs)
+        with self.lock:
+            if own not in self.connections:
+                own.inc_thread_sharing()  # so that close() may close it from the drainer's thread
+                self.connections.append(own)
         return _send_one(sender, message, slot_id)
-    finally:
-        connection.close()
 
 
 def drain_entry_point(entry_point_id: int, owner: str | None = None, max_seconds: float = 50) -> DrainResult:
