@@ -3,6 +3,7 @@ slot frees, no worker held through a long wait, and sends to different customers
 
 import json
 import threading
+import uuid
 from datetime import UTC, datetime, timedelta
 from unittest import mock
 
@@ -47,7 +48,13 @@ def conversation_with(account, external_id):
 
 
 def answer_meta(account):
-    responses.post(SEND_URL.format(page_id=account.page_id), json={"recipient_id": "IGSID-1", "message_id": "mid.sent"})
+    """Meta accepts every send with a message id of its own (unique, as Meta's are)."""
+
+    def accept(request):
+        recipient = json.loads(request.body)["recipient"]["id"]
+        return 200, {}, json.dumps({"recipient_id": recipient, "message_id": f"mid.{uuid.uuid4().hex}"})
+
+    responses.add_callback(responses.POST, SEND_URL.format(page_id=account.page_id), callback=accept)
 
 
 @responses.activate
