@@ -34,11 +34,11 @@ BASE_ENV = {
 }
 
 
-def recreate_database(name: str, host="127.0.0.1", user="postgres") -> str:
-    """Drop and create a PostgreSQL database; returns its URL."""
+def recreate_database(name: str, host="127.0.0.1", user="postgres", template: str | None = None) -> str:
+    """Drop and create a PostgreSQL database (a copy of `template` if given); returns its URL."""
     with _server_connection(host, user) as connection:
         connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        connection.execute(f'CREATE DATABASE "{name}"')
+        connection.execute(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
     return f"postgres://{user}@{host}:5432/{name}"
 
 
@@ -87,11 +87,12 @@ def manage(env, *args):
 CELERY = [PYTHON, "-m", "celery", "-A", "config"]
 
 
-def start_workers(env, count=2, log_dir=Path("/tmp"), queues="celery", media_worker=True, command=CELERY):
+def start_workers(env, count=2, log_dir=Path("/tmp"), queues="celery", media_worker=True, command=CELERY, cwd=ROOT):
     """`count` separate `celery worker` processes (as if on separate machines) consuming
     `queues` (comma-separated names, each prefixed for this run), plus one for the media
     queue (profile pictures, attachments) as in production. `command` runs Celery's
-    command line (bench/_limiter_worker.py is one that counts what the drainer does)."""
+    command line (bench/_limiter_worker.py is one that counts what the drainer does); `cwd`
+    is the tree it runs in (bench/limiter.py runs a baseline from an older commit)."""
     processes = []
     prefix = env.get("CELERY_QUEUE_PREFIX", "")
     own = ",".join(prefix + queue for queue in queues.split(","))  # "celery,media": both, prefixed
@@ -114,7 +115,7 @@ def start_workers(env, count=2, log_dir=Path("/tmp"), queues="celery", media_wor
                     "-n",
                     node_name,
                 ],
-                cwd=ROOT,
+                cwd=cwd,
                 env=env,
                 stdout=log,
                 stderr=subprocess.STDOUT,

@@ -341,6 +341,9 @@ META_WEBHOOK_DRAIN_INTERVAL = env.float("META_WEBHOOK_DRAIN_INTERVAL", default=0
 META_WEBHOOK_DRAIN = env.bool("META_WEBHOOK_DRAIN", default=True)
 
 INSTAGRAM_SEND_LIMIT = env.int("INSTAGRAM_SEND_LIMIT", default=200)
+# Sends one drain may keep in flight at once, each to a different customer (PostgreSQL only; each
+# takes a database connection of its own). 1 until a quiet-machine run shows the gain (docs/benchmarks.md).
+OUTBOUND_SENDS_IN_FLIGHT = env.int("OUTBOUND_SENDS_IN_FLIGHT", default=1)
 # How long a signed link to a file an agent sent stays valid (providers fetch it when sending).
 PUBLIC_FILE_URL_SECONDS = env.int("PUBLIC_FILE_URL_SECONDS", default=24 * 60 * 60)
 INSTAGRAM_SEND_WINDOW_SECONDS = env.int("INSTAGRAM_SEND_WINDOW_SECONDS", default=300)

@@ -11,13 +11,16 @@ Entry Point's sender (`conversations.senders`), registered by its adapter.
 import logging
 import random
 import re
+import threading
 import time
 import uuid
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import timedelta
 
 from celery import current_app
-from django.db import transaction
+from django.conf import settings
+from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -38,8 +41,10 @@ LEASE_SECONDS = 60
 IN_DOUBT_GRACE = timedelta(minutes=2)
 MAX_TRANSIENT_ATTEMPTS = 5
 RATE_LIMIT_BACKOFF = timedelta(minutes=1)
-# Waits for a free slot up to this long happen inside the drainer.
-SHORT_WAIT_SECONDS = 5.0
+# Waits for a free slot up to this long happen inside the drainer (about a send's round
+# trip: the next slot of a burst); longer ones free the worker for other Entry Points and
+# come back through a Celery task due exactly when the slot frees.
+SHORT_WAIT_SECONDS = 0.5
 
 __all__ = [
     "SendRefused",
@@ -402,6 +407,11 @@ class DrainResult:
     sent: int = 0
     # Seconds until the drainer should run again; None when nothing is due.
     again_in: float | None = None
+    # When it should run again, exactly (the moment a slot frees), if known.
+    again_at: object = None
+    # The lease kept for that continuation (the Entry Point waits for its budget): the
+    # continuation drains as this owner, and other drainers find the lease taken meanwhile.
+    lease_owner: str = ""
 
 
 def take_lease(entry_point_id: int, owner: str, now=None) -> bool:
@@ -420,67 +430,187 @@ def release_lease(entry_point_id: int, owner: str) -> None:
     )
 
 
+def keep_lease_until(entry_point_id: int, owner: str, moment) -> None:
+    """Keep the lease for a continuation due at `moment`: until then other drainers find it
+    taken (the budget is full anyway); from then on whichever drainer comes first takes it,
+    so a continuation held up behind other tasks never holds the Entry Point up."""
+    EntryPoint.objects.filter(pk=entry_point_id, drain_lease_owner=owner).update(drain_lease_until=moment)
+
+
+def sends_in_flight() -> int:
+    """How many sends one drain keeps in flight at once (to different customers).
+
+    Sends run in threads with connections of their own, which see committed rows
+    only: inside a transaction (or on SQLite, which serialises writers) they run one
+    at a time in the drainer's thread."""
+    if connection.vendor != "postgresql" or connection.in_atomic_block:
+        return 1
+    return max(1, settings.OUTBOUND_SENDS_IN_FLIGHT)
+
+
+class _Sends:
+    """A drain's sends in flight: one per customer at a time, up to `width` at once."""
+
+    def __init__(self, width: int):
+        self.width = width
+        self.executor = ThreadPoolExecutor(width, thread_name_prefix="send") if width > 1 else None
+        self.in_flight: dict[Future, str] = {}  # -> the customer's recipient id
+        self.connections = []  # the threads' database connections, closed when the drain ends
+        self.lock = threading.Lock()
+
+    def start(self, sender, message, slot_id) -> None:
+        if self.executor is None:
+            future = Future()
+            try:
+                future.set_result(_send_one(sender, message, slot_id))
+            except Exception as error:
+                future.set_exception(error)
+        else:
+            future = self.executor.submit(self._send_in_thread, sender, message, slot_id)
+        self.in_flight[future] = message.recipient_id
+
+    @property
+    def full(self) -> bool:
+        return len(self.in_flight) >= self.width
+
+    @property
+    def recipients(self) -> set[str]:
+        return set(self.in_flight.values())
+
+    def finished(self, timeout: float | None = 0) -> list[str]:
+        """Outcomes of the sends that are done (waiting up to `timeout` for one)."""
+        done, _ = wait(self.in_flight, timeout=timeout, return_when=FIRST_COMPLETED)
+        for future in done:
+            del self.in_flight[future]
+        return [future.result() for future in done]
+
+    def close(self) -> list[str]:
+        """Wait for every send in flight; their outcomes (the first error, if one failed, is raised)."""
+        outcomes, error = [], None
+        while self.in_flight:
+            done, _ = wait(self.in_flight, return_when=FIRST_COMPLETED)
+            for future in done:
+                del self.in_flight[future]
+                if future.exception() is None:
+                    outcomes.append(future.result())
+                else:
+                    error = error or future.exception()
+        if self.executor is not None:
+            self.executor.shutdown()
+        for thread_connection in self.connections:
+            thread_connection.close()
+            thread_connection.dec_thread_sharing()
+        if error is not None:
+            raise error
+        return outcomes
+
+    def _send_in_thread(self, sender, message, slot_id) -> str:
+        own = connections[DEFAULT_DB_ALIAS]  # this thread's; kept for its next sends (connecting costs)
+        with self.lock:
+            if own not in self.connections:
+                own.inc_thread_sharing()  # so that close() may close it from the drainer's thread
+                self.connections.append(own)
+        return _send_one(sender, message, slot_id)
+
+
 def drain_entry_point(entry_point_id: int, owner: str | None = None, max_seconds: float = 50) -> DrainResult:
-    """Send the Entry Point's due queue in order while the limiter grants slots."""
+    """Send the Entry Point's due queue in order per customer while the limiter grants slots.
+
+    Up to `sends_in_flight()` sends go at once, to different customers. A wait for
+    the budget longer than SHORT_WAIT_SECONDS ends the drain with the lease kept for
+    its continuation, due when the slot frees (`DrainResult.again_at`/`lease_owner`):
+    the worker is free for other Entry Points meanwhile and no second drainer is
+    scheduled for this one.
+    """
     owner = owner or uuid.uuid4().hex
     if not take_lease(entry_point_id, owner):
         return DrainResult()  # another drainer is at work; it picks our messages up
-    sent, again_in = 0, None
+    sent, again_in, again_at, keep = 0, None, None, False
     started = timezone.now()
+    sends = _Sends(sends_in_flight())
     try:
         while True:
+            outcomes = sends.finished()
+            sent += outcomes.count("sent")
+            if "rate_limited" in outcomes:
+                again_in = RATE_LIMIT_BACKOFF.total_seconds()
+                break
+            if sends.full:
+                sent += _wait_for_one(sends)
+                continue
             entry_point = EntryPoint.objects.get(pk=entry_point_id)
             sender = sender_for(entry_point)
             if sender is None or sender.paused_reason(entry_point) or sender.removed_reason(entry_point):
                 break
-            message, wait = _next_due(entry_point_id, sender)
+            message, wait_seconds = _next_due(entry_point_id, sender, busy=sends.recipients)
             if message is None:
-                again_in = wait
+                if sends.in_flight:  # a send that finishes may make its customer's next message due
+                    sent += _wait_for_one(sends)
+                    continue
+                again_in = wait_seconds
                 break
             limit = sender.rate_limit(entry_point)
             slot_id = None
             if limit is not None:
                 grant = limiter.acquire_slot(entry_point_id, limit, message.pk)
                 if not grant.granted:
-                    again_in = max((grant.next_free_at - timezone.now()).total_seconds(), 0.01)
-                    if again_in > SHORT_WAIT_SECONDS or _elapsed(started) + again_in > max_seconds:
+                    frees_in = max((grant.next_free_at - timezone.now()).total_seconds(), 0.01)
+                    if sends.in_flight and frees_in <= SHORT_WAIT_SECONDS:
+                        sent += _wait_for_one(sends, timeout=frees_in)
+                        continue
+                    if frees_in > SHORT_WAIT_SECONDS or _elapsed(started) + frees_in > max_seconds:
+                        again_in, again_at, keep = frees_in, grant.next_free_at, True
                         break
-                    # A slot frees within a moment: wait here rather than round-trip
-                    # through the broker, which would waste part of the budget.
-                    time.sleep(again_in)
-                    again_in = None
+                    # The burst's next slot frees within a send's round trip: cheaper to wait here.
+                    time.sleep(frees_in)
                     take_lease(entry_point_id, owner)
                     continue
                 slot_id = grant.slot_id
-            outcome = _send_one(sender, message, slot_id)
-            sent += outcome == "sent"
-            if outcome == "rate_limited":
-                again_in = RATE_LIMIT_BACKOFF.total_seconds()
-                break
+            sends.start(sender, message, slot_id)
             if _elapsed(started) > max_seconds:
-                again_in = 0.01
+                again_in, keep = 0.01, True
                 break
             take_lease(entry_point_id, owner)  # renew
     finally:
+        try:
+            outcomes = sends.close()
+        finally:
+            if keep:
+                keep_lease_until(entry_point_id, owner, again_at or timezone.now())
+            else:
+                release_lease(entry_point_id, owner)
+    sent += outcomes.count("sent")
+    if "rate_limited" in outcomes:  # a send still in flight when the drain stopped
         release_lease(entry_point_id, owner)
-    return DrainResult(sent, again_in)
+        return DrainResult(sent, RATE_LIMIT_BACKOFF.total_seconds())
+    return DrainResult(sent, again_in, again_at, owner if keep else "")
+
+
+def _wait_for_one(sends: _Sends, timeout: float | None = None) -> int:
+    """Wait for a send in flight to finish (up to `timeout`); how many of those finished were sent."""
+    return sends.finished(timeout=timeout).count("sent")
 
 
 def _elapsed(started) -> float:
     return (timezone.now() - started).total_seconds()
 
 
-def _next_due(entry_point_id: int, sender: ChannelSender) -> tuple[OutboundMessage | None, float | None]:
+def _next_due(
+    entry_point_id: int, sender: ChannelSender, busy: set[str] = frozenset()
+) -> tuple[OutboundMessage | None, float | None]:
     """The first message that may go now, keeping each customer's order.
 
+    `busy`: customers (recipient ids) with a send in flight, whose messages wait.
     Returns (message, None) or (None, seconds until one is due / None if none).
     """
     now = timezone.now()
-    blocked, earliest = set(), None
+    blocked, earliest = set(busy), None
     pending = OutboundMessage.objects.filter(
         entry_point_id=entry_point_id, status__in=[OutboundMessage.Status.QUEUED, OutboundMessage.Status.SENDING]
     ).order_by("id")[:500]
     for message in pending:
+        if message.recipient_id in busy:
+            continue
         if message.status == OutboundMessage.Status.SENDING:
             message = _resolve_in_doubt(sender, message, now)
             if message is None:

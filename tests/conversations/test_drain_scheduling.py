@@ -1,0 +1,199 @@
+"""How the drainer waits for its budget: one continuation per Entry Point, due exactly when a
+slot frees, no worker held through a long wait, and sends to different customers in flight at once."""
+
+import json
+import threading
+import uuid
+from datetime import UTC, datetime, timedelta
+from unittest import mock
+
+import pytest
+import responses
+import time_machine
+from django.db import OperationalError
+from django.test import override_settings
+
+from conversations import outbound, tasks
+from conversations.models import OutboundMessage, SendSlot
+from conversations.outbound import drain_entry_point, send_reply
+from tests.factories import make_conversation, make_customer, make_inbox, make_instagram_account, make_user
+
+START = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+SEND_URL = "https://graph.facebook.com/v23.0/{page_id}/messages"
+
+
+@pytest.fixture
+def account(db):
+    return make_instagram_account(page_id="100000000000001")
+
+
+@pytest.fixture
+def agent(db):
+    return make_user()
+
+
+def queue_replies(agent, conversations, count):
+    """`count` replies to each customer, in turn; the drain kicks are not sent to a broker (the test drains)."""
+    with mock.patch.object(outbound, "_kick"):
+        for n in range(count):
+            for conversation in conversations:
+                send_reply(conversation, agent, f"message {n}")
+
+
+def conversation_with(account, external_id):
+    customer = make_customer(account.entry_point, external_id=external_id)
+    return make_conversation(
+        inbox=make_inbox(), entry_point=account.entry_point, customer=customer, last_customer_message_at=START
+    )
+
+
+def answer_meta(account):
+    """Meta accepts every send with a message id of its own (unique, as Meta's are)."""
+
+    def accept(request):
+        recipient = json.loads(request.body)["recipient"]["id"]
+        return 200, {}, json.dumps({"recipient_id": recipient, "message_id": f"mid.{uuid.uuid4().hex}"})
+
+    responses.add_callback(responses.POST, SEND_URL.format(page_id=account.page_id), callback=accept)
+
+
+@responses.activate
+@override_settings(INSTAGRAM_SEND_LIMIT=2, INSTAGRAM_SEND_WINDOW_SECONDS=300)
+def test_a_drain_waiting_for_its_budget_keeps_the_lease_for_its_continuation(account, agent):
+    answer_meta(account)
+    with time_machine.travel(START, tick=False) as traveller:
+        conversation = conversation_with(account, "IGSID-1")
+        for n in range(3):
+            send_reply(conversation, agent, f"message {n}")
+
+        first = drain_entry_point(account.entry_point_id)
+        kicked = drain_entry_point(account.entry_point_id)  # e.g. an agent's new reply meanwhile
+        traveller.move_to(first.again_at)
+        continuation = drain_entry_point(account.entry_point_id, owner=first.lease_owner)
+
+    assert (first.sent, first.again_at) == (2, START + timedelta(seconds=300))
+    assert first.lease_owner
+    assert kicked == outbound.DrainResult()  # no second drainer, no second continuation
+    assert continuation.sent == 1
+
+
+@override_settings(INSTAGRAM_SEND_LIMIT=2, INSTAGRAM_SEND_WINDOW_SECONDS=300)
+def test_once_the_slot_frees_any_drainer_may_take_the_kept_lease(account, agent):
+    with time_machine.travel(START, tick=False) as traveller:
+        SendSlot.objects.bulk_create([SendSlot(entry_point_id=account.entry_point_id, taken_at=START)] * 2)
+        send_reply(conversation_with(account, "IGSID-1"), agent, "Hi")
+        waiting = drain_entry_point(account.entry_point_id)
+        traveller.move_to(waiting.again_at - timedelta(milliseconds=1))
+        assert not outbound.take_lease(account.entry_point_id, "a kick")
+        # The continuation is late (e.g. behind other tasks in the queue): a kick drains.
+        traveller.move_to(waiting.again_at + timedelta(milliseconds=1))
+        assert outbound.take_lease(account.entry_point_id, "a kick")
+
+
+@responses.activate
+@override_settings(INSTAGRAM_SEND_LIMIT=2, INSTAGRAM_SEND_WINDOW_SECONDS=300)
+def test_the_task_schedules_one_continuation_exactly_when_the_slot_frees(account, agent):
+    answer_meta(account)
+    with time_machine.travel(START, tick=False):
+        conversation = conversation_with(account, "IGSID-1")
+        for n in range(3):
+            send_reply(conversation, agent, f"message {n}")
+        with mock.patch.object(tasks.drain_entry_point, "apply_async") as schedule:
+            tasks.drain_entry_point(account.entry_point_id)
+            tasks.drain_entry_point(account.entry_point_id)  # a kick while the budget is full
+
+    schedule.assert_called_once()
+    assert schedule.call_args.kwargs["eta"] == START + timedelta(seconds=300)
+    assert schedule.call_args.kwargs["kwargs"]["owner"]
+    assert "countdown" not in schedule.call_args.kwargs
+
+
+@override_settings(INSTAGRAM_SEND_LIMIT=1, INSTAGRAM_SEND_WINDOW_SECONDS=10)
+def test_a_long_wait_for_a_slot_frees_the_worker_instead_of_sleeping(account, agent):
+    with time_machine.travel(START, tick=False):
+        SendSlot.objects.create(entry_point_id=account.entry_point_id, taken_at=START - timedelta(seconds=9))
+        send_reply(conversation_with(account, "IGSID-1"), agent, "Hi")
+        with mock.patch.object(outbound.time, "sleep") as sleep:
+            result = drain_entry_point(account.entry_point_id)
+
+    sleep.assert_not_called()
+    assert result.again_at == START + timedelta(seconds=1)
+    assert OutboundMessage.objects.get().status == OutboundMessage.Status.QUEUED
+
+
+@responses.activate
+@override_settings(INSTAGRAM_SEND_LIMIT=1, INSTAGRAM_SEND_WINDOW_SECONDS=10)
+def test_a_slot_freeing_within_a_round_trip_is_waited_for_inside_the_drain(account, agent):
+    answer_meta(account)
+    with time_machine.travel(START, tick=False) as traveller:
+        SendSlot.objects.create(
+            entry_point_id=account.entry_point_id, taken_at=START - timedelta(seconds=10) + timedelta(milliseconds=300)
+        )
+        send_reply(conversation_with(account, "IGSID-1"), agent, "Hi")
+        with mock.patch.object(outbound.time, "sleep", side_effect=traveller.shift) as sleep:
+            result = drain_entry_point(account.entry_point_id)
+
+    sleep.assert_called_once_with(pytest.approx(0.3))
+    assert result.sent == 1
+
+
+@pytest.mark.django_db(transaction=True)
+@responses.activate
+@override_settings(INSTAGRAM_SEND_LIMIT=100, INSTAGRAM_SEND_WINDOW_SECONDS=300, OUTBOUND_SENDS_IN_FLIGHT=3)
+def test_sends_to_different_customers_are_in_flight_together_each_customer_in_order(postgres):
+    account = make_instagram_account(page_id="100000000000001")
+    agent = make_user()
+    queue_replies(agent, [conversation_with(account, f"IGSID-{c}") for c in range(3)], 2)
+    # Meta answers only when three sends wait at once: sends one at a time would time out here.
+    together = threading.Barrier(3, timeout=10)
+    received = []
+
+    def meta(request):
+        body = json.loads(request.body)
+        received.append((body["recipient"]["id"], body["message"]["text"]))
+        together.wait()
+        return (
+            200,
+            {},
+            json.dumps(
+                {
+                    "recipient_id": body["recipient"]["id"],
+                    "message_id": f"mid.{body['recipient']['id']}.{body['message']['text']}",
+                }
+            ),
+        )
+
+    responses.add_callback(responses.POST, SEND_URL.format(page_id=account.page_id), callback=meta)
+
+    result = drain_entry_point(account.entry_point_id)
+
+    assert result.sent == 6
+    assert not together.broken
+    for c in range(3):
+        assert [text for recipient, text in received if recipient == f"IGSID-{c}"] == ["message 0", "message 1"]
+
+
+@pytest.mark.django_db(transaction=True)
+@responses.activate
+@override_settings(INSTAGRAM_SEND_LIMIT=4, INSTAGRAM_SEND_WINDOW_SECONDS=300, OUTBOUND_SENDS_IN_FLIGHT=3)
+def test_sends_in_flight_together_stay_within_the_limit(postgres):
+    account = make_instagram_account(page_id="100000000000001")
+    agent = make_user()
+    queue_replies(agent, [conversation_with(account, f"IGSID-{c}") for c in range(3)], 3)
+    answer_meta(account)
+
+    result = drain_entry_point(account.entry_point_id)
+
+    assert result.sent == 4
+    assert len(responses.calls) == 4
+    assert SendSlot.objects.count() == 4
+    assert result.lease_owner and result.again_at is not None
+
+
+def test_a_drain_the_database_refused_runs_again(db):
+    refused = OperationalError("sorry, too many clients already")
+    with mock.patch.object(outbound, "drain_entry_point", side_effect=[refused, outbound.DrainResult(sent=1)]) as drain:
+        result = tasks.drain_entry_point.apply(args=[7])
+
+    assert result.get() == 1
+    assert drain.call_count == 2
