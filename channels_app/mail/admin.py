@@ -63,21 +63,6 @@ class EmailAddressForm(forms.ModelForm):
         return super().save(commit)
 
 
-class RemovedFilter(admin.SimpleListFilter):
-    title = "status"
-    parameter_name = "status"
-
-    def lookups(self, request, model_admin):
-        return [("receiving", "Receiving"), ("removed", "Removed")]
-
-    def queryset(self, request, queryset):
-        if self.value() == "receiving":
-            return queryset.filter(removed_at=None)
-        if self.value() == "removed":
-            return queryset.exclude(removed_at=None)
-        return queryset
-
-
 @admin.register(EmailAddress)
 class EmailAddressAdmin(admin.ModelAdmin):
     """Settings › Email addresses: the Email Channel's Entry Points."""
@@ -93,7 +78,6 @@ class EmailAddressAdmin(admin.ModelAdmin):
         "last_polled_at",
         "short_error",
     ]
-    list_filter = [RemovedFilter]
     search_fields = ["address", "display_name"]
     readonly_fields = ["forwarding_address", "created_by", "created_at", "last_polled_at", "last_error"]
     fieldsets = [
