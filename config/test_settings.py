@@ -70,3 +70,9 @@ CACHES["default"]["KEY_PREFIX"] = os.environ.setdefault("TEST_CACHE_KEY_PREFIX",
 # One process: sockets and tests share the in-memory layer (the e2e tests switch
 # to the database layer, which is what `make run` uses).
 CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
+    # A file, not memory: Django's live server would otherwise share the test's one in-memory connection
+    # with every request thread, and two requests at once (a poll and a reply) break each other's
+    # transaction. With a file each thread has its own connection, as in `make run`. pytest-xdist adds
+    # the worker's name to it.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}  # noqa: F405
