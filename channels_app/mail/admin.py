@@ -200,9 +200,7 @@ class EmailAddressAdmin(admin.ModelAdmin):
         """Send a test to the forwarding address through our receiver, then show live whether it arrived."""
         if request.method != "POST":
             return HttpResponseNotAllowed(["POST"])
-        email_address = self._address_for(request, object_id)
-        if not self.has_change_permission(request, email_address):
-            raise PermissionDenied
+        email_address = self._address_to_change(request, object_id)
         change_url = reverse("admin:mail_emailaddress_change", args=[email_address.pk])
         sent_at = timezone.now()
         try:
