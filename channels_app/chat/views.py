@@ -69,22 +69,36 @@ def _client_ip(request) -> str:
     return request.META.get("REMOTE_ADDR", "")
 
 
+def _visitor_request(request, public_id, method, wrong_method, *, same_origin=False):
+    """What every HTTP request of the widget is checked for: the widget exists, the Origin may use
+    it (CORS preflights answered), the method, and the visitor's token.
+
+    Returns (visitor, origin, None), or (None, origin, the answer that refuses the request)."""
+    widget = ChatWidget.objects.select_related("entry_point").filter(public_id=public_id).first()
+    if widget is None:
+        raise Http404
+    origin = request.headers.get("Origin", "")
+    methods = f"{method}, OPTIONS"
+    # A cross-origin request always names its origin; a same-origin GET (our own demo page) may not.
+    if not (same_origin and not origin) and not widget.allows_origin(origin):
+        return None, origin, JsonResponse({"error": "This website may not use this chat."}, status=403)
+    if request.method == "OPTIONS":
+        return None, origin, _cors(HttpResponse(status=204), origin, methods)
+    if request.method != method:
+        return None, origin, _cors(JsonResponse({"error": wrong_method}, status=405), origin, methods)
+    visitor = visitors.visitor_from_token(widget, request.headers.get("X-Chat-Token", ""))
+    if visitor is None:
+        expired = JsonResponse({"error": "Your chat session expired. Reload the page."}, status=403)
+        return None, origin, _cors(expired, origin, methods)
+    return visitor, origin, None
+
+
 @csrf_exempt
 def upload(request, public_id):
     """An image the visitor attaches: checked (type from the bytes, size), then stored as their message."""
-    widget = ChatWidget.objects.select_related("entry_point").filter(public_id=public_id).first()
-    origin = request.headers.get("Origin", "")
-    if widget is None:
-        raise Http404
-    if not widget.allows_origin(origin):
-        return JsonResponse({"error": "This website may not use this chat."}, status=403)
-    if request.method == "OPTIONS":
-        return _cors(HttpResponse(status=204), origin)
-    if request.method != "POST":
-        return _cors(JsonResponse({"error": "POST an image."}, status=405), origin)
-    visitor = visitors.visitor_from_token(widget, request.headers.get("X-Chat-Token", ""))
-    if visitor is None:
-        return _cors(JsonResponse({"error": "Your chat session expired. Reload the page."}, status=403), origin)
+    visitor, origin, refusal = _visitor_request(request, public_id, "POST", "POST an image.")
+    if refusal is not None:
+        return refusal
     file = request.FILES.get("file")
     if file is None:
         return _cors(JsonResponse({"error": "Choose an image to attach."}, status=400), origin)
@@ -107,22 +121,9 @@ def visitor_file(request, public_id, attachment_id):
     The widget fetches it with the token in a header and shows it from a blob: images proven by
     their bytes inline, everything else as a download (served as application/octet-stream, so
     nothing a visitor or an agent sent can run as a page)."""
-    widget = ChatWidget.objects.filter(public_id=public_id).first()
-    if widget is None:
-        raise Http404
-    origin = request.headers.get("Origin", "")
-    # A cross-origin fetch always names its origin; a same-origin GET (our own demo page) may not.
-    if origin and not widget.allows_origin(origin):
-        return JsonResponse({"error": "This website may not use this chat."}, status=403)
-    if request.method == "OPTIONS":
-        return _cors(HttpResponse(status=204), origin, "GET, OPTIONS")
-    if request.method != "GET":
-        return _cors(JsonResponse({"error": "GET a file."}, status=405), origin, "GET, OPTIONS")
-    visitor = visitors.visitor_from_token(widget, request.headers.get("X-Chat-Token", ""))
-    if visitor is None:
-        return _cors(
-            JsonResponse({"error": "Your chat session expired. Reload the page."}, status=403), origin, "GET, OPTIONS"
-        )
+    visitor, origin, refusal = _visitor_request(request, public_id, "GET", "GET a file.", same_origin=True)
+    if refusal is not None:
+        return refusal
     attachment = visitors.visitor_file(visitor, attachment_id)
     if attachment is None:
         # Someone else's file, or none: the same answer, so ids reveal nothing.
