@@ -178,7 +178,7 @@ class PhoneNumber(models.Model):
         blank=True,
         max_length=1000,
         help_text="Read to callers before the voicemail tone, when nobody answers or outside Business Hours. "
-        'Empty: "Thank you for calling <Entry Point>. Nobody can take your call right now. Please leave a message '
+        'Empty: "Thank you for calling [the Entry Point]. Nobody can take your call right now. Please leave a message '
         'after the tone, and we will get back to you."',
     )
     transcribe_voicemail = models.BooleanField(

@@ -35,7 +35,7 @@ class Migration(migrations.Migration):
             name="voicemail_greeting",
             field=models.TextField(
                 blank=True,
-                help_text='Read to callers before the voicemail tone, when nobody answers or outside Business Hours. Empty: "Thank you for calling <Entry Point>. Nobody can take your call right now. Please leave a message after the tone, and we will get back to you."',
+                help_text='Read to callers before the voicemail tone, when nobody answers or outside Business Hours. Empty: "Thank you for calling [the Entry Point]. Nobody can take your call right now. Please leave a message after the tone, and we will get back to you."',
                 max_length=1000,
             ),
         ),
