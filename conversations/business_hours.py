@@ -98,5 +98,5 @@ def send_outside_hours_reply(conversation: Conversation, item: TimelineItem) -> 
             source=SOURCE,
             auto_reply_refused=True,
         )
-        Conversation.touch(conversation.pk)
+        Conversation.touch(conversation.pk, items_changed=False)
     return result

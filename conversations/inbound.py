@@ -292,7 +292,7 @@ def _receive_new(entry_point: EntryPoint, message: IncomingMessage) -> Received:
             update["status"] = Conversation.Status.OPEN
         if conversation.snoozed_until is not None:
             update["snoozed_until"] = None  # the customer's message ends a snooze
-        Conversation.touch(conversation.pk, inbox_id=conversation.inbox_id, **update)
+        Conversation.touch(conversation.pk, inbox_id=conversation.inbox_id, items_changed=False, **update)
         for name, value in update.items():
             setattr(conversation, name, value)
     signals.customer_message_received.send(
@@ -335,7 +335,7 @@ def _receive_known(entry_point: EntryPoint, message: IncomingMessage, placeholde
     )
     if item is None:
         return Received("duplicate", identity_created=identity_created)
-    Conversation.touch(conversation.pk)
+    Conversation.touch(conversation.pk, items_changed=False)
     return Received("created", item, identity_created)
 
 

@@ -130,7 +130,8 @@ def _queue(conversation, *, kind, item_kind, author, text="", payload, reply_to=
             payload=payload,
             created_at=now,
         )
-        Conversation.touch(conversation.pk)
+        # A like marks the liked message: an item already shown changes.
+        Conversation.touch(conversation.pk, items_changed=item_kind == TimelineItem.Kind.AGENT_LIKE)
         enqueue_drain(conversation.entry_point_id)
         if item_kind == TimelineItem.Kind.AGENT_MESSAGE:
             signals.agent_message_queued.send(sender=TimelineItem, conversation=conversation, item=item)

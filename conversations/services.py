@@ -59,7 +59,7 @@ def add_note(conversation: Conversation, agent, text: str) -> TimelineItem:
         raise ActionRefused("Write the note first.")
     with transaction.atomic():
         item = add_internal_item(conversation, TimelineItem.Kind.NOTE, text, agent)
-        Conversation.touch(conversation.pk)
+        Conversation.touch(conversation.pk, items_changed=False)
     return item
 
 
@@ -83,7 +83,7 @@ def assign_conversation(conversation: Conversation, agent, assignee, *, by: str 
         locked.assignee = assignee
         locked.save(update_fields=["assignee", "updated_at"])
         record_status_change(locked, agent, text, change="assigned", assignee_id=assignee.pk if assignee else None)
-        Conversation.touch(locked.pk)
+        Conversation.touch(locked.pk, items_changed=False)
     return locked
 
 
@@ -108,7 +108,7 @@ def transfer_conversation(conversation: Conversation, agent, inbox, *, by: str =
             from_inbox_id=previous.pk if previous else None,
             to_inbox_id=inbox.pk,
         )
-        Conversation.touch(locked.pk)
+        Conversation.touch(locked.pk, items_changed=False)
     return locked
 
 
@@ -123,7 +123,7 @@ def close_conversation(conversation: Conversation, agent, *, by: str = "") -> Co
         locked.closed_at = now
         locked.save(update_fields=["status", "closed_at", "updated_at"])
         record_status_change(locked, agent, f"{_agent_name(agent, by)} closed the conversation", change="closed")
-        Conversation.touch(locked.pk)
+        Conversation.touch(locked.pk, items_changed=False)
         signals.conversation_closed.send(sender=Conversation, conversation=locked, by=agent)
     return locked
 
@@ -150,7 +150,7 @@ def reopen_conversation(conversation: Conversation, agent, *, by: str = "") -> C
         locked.closed_at = None
         locked.save(update_fields=["status", "closed_at", "updated_at"])
         record_status_change(locked, agent, f"{_agent_name(agent, by)} reopened the conversation", change="reopened")
-        Conversation.touch(locked.pk)
+        Conversation.touch(locked.pk, items_changed=False)
         signals.conversation_reopened.send(sender=Conversation, conversation=locked, by=agent)
     return locked
 
@@ -163,7 +163,7 @@ def add_topic(conversation: Conversation, agent, topic, *, by: str = "") -> bool
             return False
         locked.topics.add(topic)
         record_status_change(locked, agent, f"{_agent_name(agent, by)} added the topic {topic}", change="topic_added")
-        Conversation.touch(locked.pk, last_activity_at=locked.last_activity_at)
+        Conversation.touch(locked.pk, last_activity_at=locked.last_activity_at, items_changed=False)
     return True
 
 
@@ -175,7 +175,7 @@ def remove_topic(conversation: Conversation, agent, topic) -> bool:
             return False
         locked.topics.remove(topic)
         record_status_change(locked, agent, f"{_agent_name(agent)} removed the topic {topic}", change="topic_removed")
-        Conversation.touch(locked.pk, last_activity_at=locked.last_activity_at)
+        Conversation.touch(locked.pk, last_activity_at=locked.last_activity_at, items_changed=False)
     return True
 
 
@@ -202,7 +202,7 @@ def snooze_conversation(conversation: Conversation, agent, until=None) -> Conver
         record_status_change(
             locked, agent, f"{_agent_name(agent)} snoozed the conversation until {when}", change="snoozed"
         )
-        Conversation.touch(locked.pk, last_activity_at=locked.last_activity_at)
+        Conversation.touch(locked.pk, last_activity_at=locked.last_activity_at, items_changed=False)
     return locked
 
 
@@ -215,7 +215,7 @@ def wake_conversation(conversation: Conversation, agent=None, *, by: str = "") -
         locked.snoozed_until = None
         locked.save(update_fields=["snoozed_until", "updated_at"])
         record_status_change(locked, agent, f"{_agent_name(agent, by)} ended the snooze", change="woken")
-        Conversation.touch(locked.pk, last_activity_at=locked.last_activity_at)
+        Conversation.touch(locked.pk, last_activity_at=locked.last_activity_at, items_changed=False)
     return locked
 
 

@@ -13,6 +13,8 @@ says which conversation it shows and whether the agent types, `viewing`,
 and hears who else is there). The polls remain as the fallback.
 """
 
+import asyncio
+
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.urls import reverse
@@ -23,6 +25,8 @@ from inbox import presence, reading
 
 # A page shows at most a page of conversations plus the open one.
 MAX_WATCHED = listing.PAGE_SIZE + 1
+# A busy inbox changes many times a second: each socket looks for new notices at most this often (s).
+NOTICES_EVERY = 1.0
 
 
 @database_sync_to_async
@@ -82,12 +86,16 @@ class InboxConsumer(AsyncJsonWebsocketConsumer):
         # Set by the page: the item id its notifications start after, and the conversation it shows.
         self.notify_after = None
         self.viewing = None
+        self.notices_checked = 0.0
+        self.notices_due = None
         for inbox_id in self.inbox_ids:
             await self.channel_layer.group_add(inbox_group(inbox_id), self.channel_name)
         await self.accept()
         await self.send_json({"type": "hello"})
 
     async def disconnect(self, code):
+        if getattr(self, "notices_due", None) is not None:
+            self.notices_due.cancel()
         if getattr(self, "viewing", None) is not None:
             await _leave(self.scope["user"], self.viewing)
             await self._presence_changed(self.viewing)
@@ -161,8 +169,19 @@ class InboxConsumer(AsyncJsonWebsocketConsumer):
 
     async def conversation_changed(self, event):
         await self.send_json({"type": "changed", "conversation_id": event["conversation_id"]})
-        if self.notify_after is None:
-            return
+        if self.notify_after is None or self.notices_due is not None:
+            return  # the page takes no notices, or a look is due already
+        wait = self.notices_checked + NOTICES_EVERY - asyncio.get_running_loop().time()
+        if wait <= 0:
+            await self._send_notices()
+        else:
+            self.notices_due = asyncio.ensure_future(self._send_notices(after=wait))
+
+    async def _send_notices(self, after: float = 0):
+        if after:
+            await asyncio.sleep(after)
+        self.notices_due = None
+        self.notices_checked = asyncio.get_running_loop().time()
         notices, self.notify_after = await _notices(self.scope["user"], self.inbox_ids, self.notify_after)
         if notices:
             await self.send_json({"type": "notify", "notices": notices, "after": self.notify_after})

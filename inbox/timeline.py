@@ -46,6 +46,59 @@ def conversation_items(conversation: Conversation, before: int | None = None, li
     return Timeline(items=page, has_earlier=has_earlier, liked_ids=liked)
 
 
+@dataclass
+class TimelineDelta:
+    """What an open page lacks: new items in timeline order, each with `follows_id` (the item it
+    comes after, None for the first) and `new_day`, and the queued items it shows again (their
+    reason to wait may have changed)."""
+
+    items: list
+    refreshed: list
+    liked_ids: set = field(default_factory=set)
+
+
+# The newest item ids a page reports having; an item that commits late (a worker's
+# transaction behind others) is found as long as fewer than this many came after it.
+KNOWN_IDS = 100
+
+
+def timeline_delta(conversation: Conversation, known_ids, limit: int = TIMELINE_PAGE) -> TimelineDelta | None:
+    """The items of `conversation` a page showing `known_ids` (its newest item ids) does not have.
+
+    Any item after the oldest known one that the page lacks comes back, so one that
+    committed after a later one is not skipped. None when the page should redraw the
+    timeline: it knows no items, or more than `limit` are new."""
+    known = set(known_ids)
+    if not known:
+        return None
+    order = list(
+        TimelineItem.objects.filter(conversation=conversation, pk__gte=min(known))
+        .order_by("occurred_at", "id")
+        .values_list("pk", "occurred_at", "delivery_status")
+    )
+    new_ids = [pk for pk, _, _ in order if pk not in known]
+    if len(new_ids) > limit:
+        return None
+    queued_ids = [pk for pk, _, status in order if pk in known and status == TimelineItem.Delivery.QUEUED]
+    wanted = {item.pk: item for item in _items([conversation.pk]).filter(pk__in=new_ids + queued_ids)}
+    previous, previous_day = None, None
+    items = []
+    for pk, occurred_at, _ in order:
+        if pk in wanted and pk not in known:
+            item = wanted[pk]
+            item.new_day = previous_day != occurred_at.date()
+            item.follows_id = previous
+            items.append(item)
+        previous, previous_day = pk, occurred_at.date()
+    refreshed = [wanted[pk] for pk in queued_ids if pk in wanted]
+    shown = items + refreshed
+    _mark_customer_reactions(conversation, shown)
+    reasons = outbound.queued_reasons(shown, outbound.sending_state(conversation.entry_point))
+    for item in shown:
+        item.queue_reason = reasons.get(item.pk, "")
+    return TimelineDelta(items=items, refreshed=refreshed)
+
+
 def _mark_customer_reactions(conversation: Conversation, items) -> None:
     """The customer's current reaction to each of our messages (a small mark, never an item of its own)."""
     ours = {item.external_id: item for item in items if item.direction == TimelineItem.Direction.OUTBOUND}

@@ -34,7 +34,7 @@ from .availability import set_availability
 from .customer_pane import customer_context
 from .list_tools import all_topics, list_tools, snooze_choices
 from .models import AgentAvailability, Inbox, User
-from .timeline import conversation_items, other_conversations
+from .timeline import KNOWN_IDS, conversation_items, other_conversations, timeline_delta
 
 
 def _list_state(request):
@@ -55,11 +55,17 @@ def _availability(user, inboxes):
     ]
 
 
-def _list_context(request, inbox_ids, query, open_conversation=None):
-    page = listing.conversation_page(request.user, query, inbox_ids)
-    shown = [conversation.pk for conversation in page.object_list]
+def _shown_ids(rows, open_conversation) -> list[int]:
+    """What the page's poller reports it shows: the rows in order, then the open conversation."""
+    shown = [row.pk for row in rows]
     if open_conversation is not None:
         shown.append(open_conversation.pk)
+    return shown
+
+
+def _list_context(request, inbox_ids, query, open_conversation=None):
+    page = listing.conversation_page(request.user, query, inbox_ids)
+    shown = _shown_ids(page.object_list, open_conversation)
     return {
         "inboxes": list(listing.member_inboxes(request.user)),
         "page_obj": page,
@@ -74,30 +80,57 @@ def _list_context(request, inbox_ids, query, open_conversation=None):
     }
 
 
-def _conversation_context(request, conversation, *, query=None, draft="", note_mode=False, error=""):
-    visible = listing.visible_conversations(request.user)
-    window = reply_window(conversation)
+def _list_update_context(request, inbox_ids, query, open_conversation, shown, changed_ids):
+    """The list's part of a live update: its numbers, and either the rows that changed (`changed_rows`,
+    when the page's rows are still these, in this order) or all of them (`changed_rows` False).
+    The list's tools (search, filters, bulk bar) stay as the page drew them."""
+    page = listing.conversation_page(request.user, query, inbox_ids)
+    rows = list(page.object_list)
+    ids = _shown_ids(rows, open_conversation)
+    same_rows = ids == shown
+    return {
+        "inboxes": list(listing.member_inboxes(request.user)),
+        "page_obj": page,
+        "query": query,
+        "filters": listing.FILTERS,
+        "counts": listing.counts(request.user, query.scope(inbox_ids)),
+        "unread_by_inbox": reading.unread_counts(request.user, inbox_ids) if len(inbox_ids) > 1 else {},
+        "shown_ids": ",".join(str(pk) for pk in ids),
+        "open_conversation": open_conversation,
+        "changed_rows": [row for row in rows if row.pk in changed_ids] if same_rows else False,
+    }
+
+
+def _head_context(request, conversation):
+    """What the conversation's head (`inbox/_conversation_head.html`) shows."""
     return {
         "conversation": conversation,
-        "timeline": conversation_items(conversation),
-        "other_conversations": other_conversations(conversation, visible),
-        "window": window,
-        "templates": outbound.templates(conversation) if window.state == window.TEMPLATES_ONLY else [],
         "members": User.objects.filter(memberships__inbox_id=conversation.inbox_id, is_active=True),
         "transfer_inboxes": Inbox.objects.filter(channel_id=conversation.inbox.channel_id).exclude(
             pk=conversation.inbox_id
         ),
-        "query": query or listing.ListQuery(),
-        "draft": draft,
-        "note_mode": note_mode or not window.can_reply,
         "sending_state": outbound.sending_state(conversation.entry_point),
-        "error": error,
-        "retry_available": hasattr(outbound, "retry"),
-        "customer_facts": _customer_facts(conversation),
-        **customer_context(request.user, conversation),
         "all_topics": all_topics(request.user),
         "conversation_topics": list(conversation.topics.all()),
         "snooze_choices": snooze_choices(),
+    }
+
+
+def _conversation_context(request, conversation, *, query=None, draft="", note_mode=False, error=""):
+    visible = listing.visible_conversations(request.user)
+    window = reply_window(conversation)
+    return {
+        **_head_context(request, conversation),
+        "timeline": conversation_items(conversation),
+        "other_conversations": other_conversations(conversation, visible),
+        "window": window,
+        "templates": outbound.templates(conversation) if window.state == window.TEMPLATES_ONLY else [],
+        "query": query or listing.ListQuery(),
+        "draft": draft,
+        "note_mode": note_mode or not window.can_reply,
+        "error": error,
+        "customer_facts": _customer_facts(conversation),
+        **customer_context(request.user, conversation),
         "attachment_limits": _limits_text(conversation),
         "attachment_accept": _limits_accept(conversation),
     }
@@ -445,13 +478,33 @@ def changes(request):
             .first()
         )
     open_changed = open_id is not None and (redraw_all or open_id in found.conversation_ids)
-    if open_conversation is not None:
+    if open_changed and open_conversation is not None:
         reading.mark_read(request.user, open_conversation.pk)  # the agent has it in front of them
-    context = _list_context(request, inbox_ids, query, open_conversation)
+    if redraw_all:
+        context = _list_context(request, inbox_ids, query, open_conversation)
+        context["changed_rows"] = None
+    else:
+        context = _list_update_context(request, inbox_ids, query, open_conversation, shown, found.conversation_ids)
     context.update(cursor=found.cursor, open_id=open_id or "", open_changed=open_changed)
     if open_changed and open_conversation is not None:
-        context.update(_conversation_context(request, open_conversation, query=query))
+        delta = None if redraw_all else _timeline_delta(request, open_conversation)
+        if delta is None:
+            context.update(_conversation_context(request, open_conversation, query=query))
+        else:
+            context.update(_head_context(request, open_conversation), delta=delta, timeline=delta)
     return render(request, "inbox/_changes.html", context)
+
+
+def _timeline_delta(request, conversation):
+    """Only the open conversation's items the page lacks, when its timeline is otherwise what it drew.
+
+    The page (`static/inbox-live.js`) sends the timeline revision it drew (`rev`) and its newest
+    item ids (`known`); a different revision, or no ids, means a full redraw (None)."""
+    rev = _change_number(request.GET.get("rev", ""))
+    if rev is None or rev != conversation.timeline_rev:
+        return None
+    known = [pk for pk in map(_record_id, request.GET.get("known", "").split(",")[:KNOWN_IDS]) if pk is not None]
+    return timeline_delta(conversation, known)
 
 
 # Served with every stored file: if a browser ever renders one as a page it

@@ -20,6 +20,7 @@
   var lastTypingSent = 0;
   var typingTimer = null;
   var VIEWING_EVERY = 10000; // the server forgets an agent after 15 s without a report
+  var KNOWN_IDS = 100; // inbox.timeline.KNOWN_IDS
 
   function poller() { return document.getElementById("poller"); }
   function banner() { return document.getElementById("live-status"); }
@@ -45,13 +46,25 @@
     if (socket && up) { socket.send(JSON.stringify(message)); }
   }
 
-  // Ask for the changed fragments now: the poller's own request (its cursor and page state),
-  // marked as pushed. Coalesced: one at a time, and one more if a push came meanwhile.
+  // Ask for the changed fragments: the poller's own request (its cursor and page state), marked
+  // as pushed. Coalesced: one at a time, and one more if a push came meanwhile, started at least
+  // FETCH_GAP after the one before. A busy conversation pushes many notes a second; each fetch
+  // brings everything up to its moment, so spacing them costs at most FETCH_GAP of delay and
+  // spares the server a request per note.
+  var FETCH_GAP = 250;
+  var lastFetch = 0;
+  var gapTimer = null;
   function refresh() {
     var element = poller();
     if (!element) { return; }
-    if (inFlight) { again = true; return; }
+    if (inFlight || gapTimer) { again = true; return; }
+    var wait = lastFetch + FETCH_GAP - Date.now();
+    if (wait > 0) {
+      gapTimer = setTimeout(function () { gapTimer = null; again = false; refresh(); }, wait);
+      return;
+    }
     inFlight = true;
+    lastFetch = Date.now();
     htmx.ajax("GET", element.getAttribute("hx-get"), {
       source: element, target: element, swap: "outerHTML", values: { trigger: "push" }
     }).catch(function () { /* the socket or the next push tries again */ }).then(function () {
@@ -61,13 +74,54 @@
     });
   }
 
+  // After each fetch: tell the socket what the page shows now. Only what changed is sent, as
+  // fetches come many times a second while a conversation is busy: the watched ids when they
+  // differ, "seen" when the open conversation's newest item did (at most once a second, the last
+  // one always), and who is viewing when the conversation's presence form was drawn anew.
+  var watching = "";
+  var viewedForm = null;
+  var seenItem = "";
+  var seenTimer = null;
+  var lastSeenSent = 0;
+
   function afterSwap() {
     var state = pageState();
     var ids = state.shown.slice();
     if (state.open && ids.indexOf(state.open) === -1) { ids.push(state.open); }
-    send({ type: "watch", conversation_ids: ids });
-    if (state.open && document.visibilityState === "visible") { send({ type: "seen", conversation_id: state.open }); }
-    reportViewing(true);
+    var key = ids.join(",");
+    if (key !== watching) {
+      watching = key;
+      send({ type: "watch", conversation_ids: ids });
+    }
+    var timeline = timelineState();
+    var newest = state.open ? state.open + ":" + (timeline ? timeline.newest : "") : "";
+    if (state.open && newest !== seenItem && document.visibilityState === "visible") {
+      seenItem = newest;
+      clearTimeout(seenTimer);
+      seenTimer = setTimeout(function () {
+        lastSeenSent = Date.now();
+        send({ type: "seen", conversation_id: state.open });
+      }, Math.max(0, 1000 - (Date.now() - lastSeenSent)));
+    }
+    var form = presenceForm();
+    if (form !== viewedForm) {
+      viewedForm = form;
+      reportViewing(true);
+    }
+  }
+
+  // The open conversation's timeline as the page shows it: the revision it was drawn at and its
+  // newest item ids, so the changes endpoint answers only the items the page lacks.
+  function timelineState() {
+    var items = document.getElementById("timeline-items");
+    if (!items) { return null; }
+    var ids = [];
+    items.querySelectorAll("[id^=item-]").forEach(function (item) {
+      var id = Number(item.id.slice(5));
+      if (id > 0) { ids.push(id); }
+    });
+    ids = ids.slice(-KNOWN_IDS);
+    return { rev: items.dataset.rev || "", known: ids.join(","), newest: ids.length ? Math.max.apply(null, ids) : "" };
   }
 
   // --- Presence: the open conversation's form says who I am, the socket who else is there ---
@@ -159,6 +213,8 @@
         attempts = 0;
         setUp(true);
         notifyFrom();
+        watching = "";  // a new socket knows nothing yet
+        viewedForm = null;
         afterSwap();
         // Catch up from the page's cursor: whatever changed while we were not listening.
         if (wasDown) { refresh(); }
@@ -185,6 +241,13 @@
   // notifier's, and the presence form's (its reports go over the socket instead).
   document.addEventListener("htmx:configRequest", function (event) {
     var element = event.detail.elt;
+    if (element && element.id === "poller") {
+      var timeline = timelineState();
+      if (timeline) {
+        event.detail.parameters.rev = timeline.rev;
+        event.detail.parameters.known = timeline.known;
+      }
+    }
     if (!element || !up) { return; }
     if (element.id === "poller" && event.detail.parameters.trigger !== "push") {
       event.preventDefault();

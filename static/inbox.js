@@ -100,14 +100,51 @@
   document.addEventListener("click", function (event) {
     if (event.target.closest && event.target.closest("#new-message-pill")) { toEnd(); }
   });
+  function isTimelineSwap(event) {
+    var target = event.detail.target;
+    return !!target && (target.id === "timeline-items" || target.id === "timeline-delta");
+  }
   document.addEventListener("htmx:oobBeforeSwap", function (event) {
-    if (event.detail.target && event.detail.target.id === "timeline-items") {
+    if (isTimelineSwap(event)) {
       followEnd = pinned || nearEnd();
       lastItemBefore = lastItemId();
     }
   });
+  // A live update that brings only the items the page lacks (#timeline-delta, see
+  // templates/inbox/_changes.html): each goes after the item it follows in the timeline's
+  // order; one the page has already is kept (a fetch overtaken by another), a queued one
+  // shown again replaces its old self.
+  function mergeDelta() {
+    var delta = document.getElementById("timeline-delta");
+    var items = document.getElementById("timeline-items");
+    if (!delta || !items) { return; }
+    Array.prototype.slice.call(delta.children).forEach(function (wrapper) {
+      var id = "item-" + Number(wrapper.dataset.item);
+      var shown = items.querySelector("#" + id);
+      var fresh = wrapper.querySelector("#" + id);
+      if (wrapper.hasAttribute("data-replace")) {
+        if (shown && fresh) { shown.replaceWith(fresh); }
+      } else if (!shown && fresh) {
+        var empty = items.querySelector(".timeline-empty");
+        if (empty) { empty.remove(); }
+        var follows = wrapper.dataset.follows ? items.querySelector("#item-" + Number(wrapper.dataset.follows)) : null;
+        var nodes = document.createDocumentFragment();
+        while (wrapper.firstChild) { nodes.appendChild(wrapper.firstChild); }
+        if (follows) {
+          follows.after(nodes);
+        } else if (!wrapper.dataset.follows) {
+          var earlier = items.querySelector(".earlier");
+          items.insertBefore(nodes, earlier ? earlier.nextSibling : items.firstChild);
+        } else {
+          items.appendChild(nodes);
+        }
+      }
+      wrapper.remove();
+    });
+  }
   document.addEventListener("htmx:oobAfterSwap", function (event) {
-    if (!event.detail.target || event.detail.target.id !== "timeline-items") { return; }
+    if (!isTimelineSwap(event)) { return; }
+    if (event.detail.target.id === "timeline-delta") { mergeDelta(); }
     if (followEnd) {
       toEnd();
     } else if (lastItemId() !== lastItemBefore) {

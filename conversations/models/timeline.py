@@ -47,6 +47,10 @@ class Conversation(models.Model):
     # (`conversations.models.change_feed`); null from the change until it is
     # numbered after its commit, and the inbox's live updates count null as changed.
     change_seq = models.BigIntegerField(null=True, blank=True, db_index=True)
+    # Counts changes to items already in the timeline (a delivery state, a stored
+    # attachment, a reaction, an unsend). While it stays what an open page drew, the
+    # page's live update only needs the items it does not have yet (`inbox.timeline`).
+    timeline_rev = models.PositiveIntegerField(default=0)
 
     class Meta:
         ordering = ["-last_activity_at"]
@@ -80,15 +84,20 @@ class Conversation(models.Model):
         return self.status == self.Status.CLOSED
 
     @classmethod
-    def touch(cls, conversation_id, *, inbox_id=None, **fields):
+    def touch(cls, conversation_id, *, inbox_id=None, items_changed=True, **fields):
         """Mark a conversation changed, for the inbox's live updates (`conversations.models.change_feed`).
 
         A caller that knows the conversation's inbox passes `inbox_id`, which
         spares the live-update listener a look-up. However often it is called
         in one transaction, the conversation is announced once, after commit.
+        A caller that only added items (or changed none) passes
+        `items_changed=False`, so open pages fetch just the new items rather
+        than redrawing the timeline; when in doubt, leave it True.
         """
         now = timezone.now()
         fields.setdefault("last_activity_at", now)
+        if items_changed:
+            fields["timeline_rev"] = models.F("timeline_rev") + 1
         cls.objects.filter(pk=conversation_id).update(updated_at=now, change_seq=None, **fields)
         change_feed.announce_on_commit([conversation_id], inbox_id=inbox_id)
 

@@ -63,7 +63,7 @@ def start_clock(conversation, item, *, new_conversation=False):
             started_at=started,
             due_at=due_at(started, minutes, sla_schedule(locked)),
         )
-        Conversation.touch(locked.pk, inbox_id=locked.inbox_id, sla_due_at=period.due_at)
+        Conversation.touch(locked.pk, inbox_id=locked.inbox_id, sla_due_at=period.due_at, items_changed=False)
     conversation.sla_due_at = period.due_at
     return period
 
@@ -81,7 +81,7 @@ def satisfy_clock(conversation, item):
         fields = {"sla_due_at": None}
         if locked.first_response_at is None:
             fields["first_response_at"] = answered
-        Conversation.touch(locked.pk, **fields)
+        Conversation.touch(locked.pk, **fields, items_changed=False)
     conversation.sla_due_at = None
     conversation.first_response_at = fields.get("first_response_at", conversation.first_response_at)
     return period
@@ -126,7 +126,7 @@ def restore_clock(item):
         if period.kind == SlaPeriod.Kind.FIRST:
             fields["first_response_at"] = period.satisfied_at
         if fields:
-            Conversation.touch(conversation.pk, **fields)
+            Conversation.touch(conversation.pk, **fields, items_changed=False)
     return period
 
 
@@ -138,7 +138,7 @@ def stop_clock(conversation):
         if period is not None:
             period.stopped_at = now
             period.save(update_fields=["stopped_at"])
-        Conversation.touch(conversation.pk, sla_due_at=None)
+        Conversation.touch(conversation.pk, sla_due_at=None, items_changed=False)
     conversation.sla_due_at = None
     return period
 

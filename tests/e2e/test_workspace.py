@@ -333,6 +333,54 @@ def test_with_the_socket_up_presence_and_notifications_come_by_push_not_by_polls
     assert polls == []
 
 
+def test_pushed_updates_bring_only_new_items_in_their_place_and_redraw_on_a_change(
+    browser,
+    app_server,  # noqa: F811 (the fixture imported above)
+    busy_inbox,
+):
+    """With the socket up, a new message comes alone (#timeline-delta) and goes after the item it follows,
+    one that committed late too; nothing is shown twice; a change to a shown item redraws the timeline."""
+    from playwright.sync_api import expect
+
+    from conversations.models import TimelineItem
+
+    agent, (maya, ben, _) = busy_inbox
+    answers = []
+    ada = sign_in(browser, app_server, agent.email)
+    ada.goto(f"{app_server.url}/inbox/c/{maya.pk}/")
+    expect(ada.locator("html[data-live=up]")).to_have_count(1)
+    ada.on("response", lambda response: answers.append(response) if "/inbox/changes/" in response.url else None)
+
+    def shown_ids():
+        return [
+            int(pk)
+            for pk in ada.eval_on_selector_all("#timeline-items [id^=item-]", "els => els.map(e => e.id.slice(5))")
+        ]
+
+    first = factories.make_item(maya, text="Is it on its way?")
+    Conversation.touch(maya.pk, items_changed=False)
+    expect(ada.locator(f"#item-{first.pk}")).to_contain_text("Is it on its way?")
+    expect(ada.locator(f"#row-{maya.pk}")).to_contain_text("Is it on its way?")  # the row's preview too
+    assert any("timeline-delta" in answer.text() and "timeline-items" not in answer.text() for answer in answers)
+
+    # Written before the next one but committed after it: its id is lower than one the page shows.
+    late = factories.make_item(ben, text="Written first, committed last")
+    newer = factories.make_item(maya, text="Committed first")
+    Conversation.touch(maya.pk, items_changed=False)
+    expect(ada.locator(f"#item-{newer.pk}")).to_be_visible()
+    TimelineItem.objects.filter(pk=late.pk).update(conversation=maya, occurred_at=timezone.now())
+    Conversation.touch(maya.pk, items_changed=False)
+    expect(ada.locator(f"#item-{late.pk}")).to_contain_text("Written first, committed last")
+    ids = shown_ids()
+    assert ids[-3:] == [first.pk, newer.pk, late.pk] and len(ids) == len(set(ids))
+
+    TimelineItem.objects.filter(pk=first.pk).update(deleted_by_customer=True)
+    Conversation.touch(maya.pk)  # an item the page shows changed: the timeline is drawn again
+    expect(ada.locator(f"#item-{first.pk}.deleted")).to_have_count(1)
+    ids = shown_ids()
+    assert ids[-3:] == [first.pk, newer.pk, late.pk] and len(ids) == len(set(ids))
+
+
 def test_agent_attaches_an_image_and_sees_the_channels_limits(browser, live_server, busy_inbox):
     from playwright.sync_api import expect
 

@@ -207,3 +207,38 @@ def test_a_report_that_only_says_still_here_is_not_pushed(ada, ben, conversation
         return nothing
 
     assert run(scenario) is True
+
+
+def test_a_burst_of_changes_looks_for_notices_once_a_second_and_misses_none(ada, conversation, monkeypatch):
+    """A busy inbox pushes many changes a second; each socket asks the database for notices at most
+    once a second, and the last look comes after the burst, so its messages are all told."""
+    from inbox import consumers
+
+    looks = []
+    real_notices = reading.notices_since
+
+    def counting(*args):
+        looks.append(args)
+        return real_notices(*args)
+
+    monkeypatch.setattr(reading, "notices_since", counting)
+    monkeypatch.setattr(consumers, "NOTICES_EVERY", 2.0)
+    after = reading.newest_item_id()
+
+    async def scenario():
+        socket = await connected(ada)
+        await socket.send_json_to({"type": "notify_from", "after": after})
+        for number in range(5):
+            await database_sync_to_async(customer_writes)(conversation, f"Message {number}")
+        told = []
+        while sum(len(notice["notices"]) for notice in told) < 5:
+            message = await socket.receive_json_from(timeout=5)
+            if message["type"] == "notify":
+                told.append(message)
+        await socket.disconnect()
+        return told
+
+    told = run(scenario)
+
+    assert [notice["body"] for batch in told for notice in batch["notices"]] == [f"Message {n}" for n in range(5)]
+    assert len(looks) == 2  # one at once, one for the rest of the burst
