@@ -93,7 +93,8 @@ def timeline_delta(conversation: Conversation, known_ids, limit: int = TIMELINE_
     refreshed = [wanted[pk] for pk in queued_ids if pk in wanted]
     shown = items + refreshed
     _mark_customer_reactions(conversation, shown)
-    reasons = outbound.queued_reasons(shown, outbound.sending_state(conversation.entry_point))
+    queued = [item for item in shown if item.delivery_status == TimelineItem.Delivery.QUEUED]
+    reasons = outbound.queued_reasons(queued, outbound.sending_state(conversation.entry_point)) if queued else {}
     for item in shown:
         item.queue_reason = reasons.get(item.pk, "")
     return TimelineDelta(items=items, refreshed=refreshed)

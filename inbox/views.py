@@ -6,6 +6,7 @@ with htmx they answer the re-rendered conversation pane, without it they
 redirect back to the conversation.
 """
 
+import hashlib
 from pathlib import Path
 
 from csp.decorators import csp_update
@@ -15,6 +16,7 @@ from django.contrib.auth.decorators import login_required
 from django.db import transaction
 from django.http import FileResponse, Http404, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.utils._os import safe_join
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
@@ -34,6 +36,7 @@ from .availability import set_availability
 from .customer_pane import customer_context
 from .list_tools import all_topics, list_tools, snooze_choices
 from .models import AgentAvailability, Inbox, User
+from .templatetags.inbox_tags import sla_state
 from .timeline import KNOWN_IDS, conversation_items, other_conversations, timeline_delta
 
 
@@ -102,16 +105,33 @@ def _list_update_context(request, inbox_ids, query, open_conversation, shown, ch
 
 
 def _head_context(request, conversation):
-    """What the conversation's head (`inbox/_conversation_head.html`) shows."""
+    """What the conversation's head (`inbox/_conversation_head.html`) shows, and `head_key`: a digest of
+    what in it changes while a page shows it (status, assignee, SLA badge, snooze, topics, whether
+    replies can go out, and the minute, which the SLA badge and the snooze menu's times count in).
+    A live update whose page has the same key leaves the head as it is."""
+    state = outbound.sending_state(conversation.entry_point)
+    topics = list(conversation.topics.all())
+    sla = sla_state(conversation)
+    shown = (
+        conversation.status,
+        conversation.assignee_id,
+        conversation.inbox_id,
+        conversation.snoozed_until,
+        sla and sla["label"],
+        [topic.pk for topic in topics],
+        (state.reason, state.waiting, state.blocked),
+        timezone.now().strftime("%Y%m%d%H%M"),
+    )
     return {
         "conversation": conversation,
+        "head_key": hashlib.blake2s(repr(shown).encode(), digest_size=8).hexdigest(),
         "members": User.objects.filter(memberships__inbox_id=conversation.inbox_id, is_active=True),
         "transfer_inboxes": Inbox.objects.filter(channel_id=conversation.inbox.channel_id).exclude(
             pk=conversation.inbox_id
         ),
-        "sending_state": outbound.sending_state(conversation.entry_point),
+        "sending_state": state,
         "all_topics": all_topics(request.user),
-        "conversation_topics": list(conversation.topics.all()),
+        "conversation_topics": topics,
         "snooze_choices": snooze_choices(),
     }
 
@@ -492,6 +512,7 @@ def changes(request):
             context.update(_conversation_context(request, open_conversation, query=query))
         else:
             context.update(_head_context(request, open_conversation), delta=delta, timeline=delta)
+            context["head_unchanged"] = request.GET.get("head") == context["head_key"]
     return render(request, "inbox/_changes.html", context)
 
 

@@ -247,6 +247,8 @@
         event.detail.parameters.rev = timeline.rev;
         event.detail.parameters.known = timeline.known;
       }
+      var head = document.getElementById("conversation-head");
+      if (head && head.dataset.head) { event.detail.parameters.head = head.dataset.head; }
     }
     if (!element || !up) { return; }
     if (element.id === "poller" && event.detail.parameters.trigger !== "push") {

@@ -247,3 +247,22 @@ def test_all_rows_come_when_the_list_changed_order(agent_client, conversation, i
     body = changes(agent_client, state).content.decode()
 
     assert 'id="list-body" hx-swap-oob="true"' in body and "I am new here" in body
+
+
+def test_the_head_comes_only_when_what_it_shows_changed(agent_client, conversation, agent):
+    state = page_state(agent_client, conversation)
+    html = agent_client.get(reverse("inbox:conversation", args=[conversation.pk])).content.decode()
+    state["head"] = re.search(r'id="conversation-head" class="conv-head" data-head="([0-9a-f]+)"', html).group(1)
+    add_message(conversation, "Any news?")
+
+    body = changes(agent_client, state).content.decode()
+
+    assert 'id="conversation-head"' not in body and "Any news?" in body
+
+    state["since"] = re.search(r'data-cursor="([^"]*)"', body).group(1)
+    Conversation.objects.filter(pk=conversation.pk).update(assignee=agent)
+    add_message(conversation, "Hello?")
+
+    body = changes(agent_client, state).content.decode()
+
+    assert 'id="conversation-head" class="conv-head" hx-swap-oob="true"' in body
