@@ -26,10 +26,16 @@ import json
 import re
 import secrets
 import statistics
+import sys
 import time
+from pathlib import Path
 
 import requests
 import websockets
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench._agent_page import AgentPage  # noqa: E402
 
 
 def sign_in(base, email, password) -> requests.Session:
@@ -44,23 +50,6 @@ def sign_in(base, email, password) -> requests.Session:
     answer.raise_for_status()
     assert "sessionid" in session.cookies, "sign-in failed"
     return session
-
-
-CURSOR = re.compile(r'data-cursor="(\d+)"')
-
-
-def page_cursor(session, base) -> str:
-    """The change cursor the inbox page carries, as a browser's page would start from it."""
-    return CURSOR.search(session.get(f"{base}/inbox/", timeout=10).text).group(1)
-
-
-def changed_fragment(session, base, since, conversation_id, text) -> tuple[bool, str]:
-    """Fetch the changes as the pushed page does; whether the message is in them, and the page's next cursor."""
-    response = session.get(
-        f"{base}/inbox/changes/", params={"since": since, "open": conversation_id, "trigger": "push"}, timeout=10
-    )
-    found = CURSOR.search(response.text) if response.status_code == 200 else None
-    return response.status_code == 200 and text in response.text, found.group(1) if found else since
 
 
 async def next_changed(inbox_socket):
@@ -92,14 +81,15 @@ async def run(args):
         await visitor.send(json.dumps({"type": "hello", "token": "", "page_url": f"{args.base}/bench"}))
         assert json.loads(await visitor.recv())["type"] == "ready"
         run_id = secrets.token_hex(3)
-        since = await asyncio.to_thread(page_cursor, session, args.base)
+        page = AgentPage(args.base, session=session)
         for n in range(args.messages + 1):
             await drain(inbox_socket)
             text = f"bench {run_id} message {n}"
             started = time.perf_counter()
             await visitor.send(json.dumps({"type": "message", "client_id": f"b{run_id}{n}", "text": text}))
-            conversation_id = await next_changed(inbox_socket)
-            shown, since = await asyncio.to_thread(changed_fragment, session, args.base, since, conversation_id, text)
+            page.open_id = await next_changed(inbox_socket)
+            html = await asyncio.to_thread(page.fetch_changes, "push")
+            shown = bool(html) and text in html
             elapsed = (time.perf_counter() - started) * 1000
             assert shown, f"message {n} not in the changed fragments"
             if n:  # the first one opens the conversation; not counted

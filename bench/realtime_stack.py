@@ -38,7 +38,6 @@ import argparse
 import asyncio
 import json
 import random
-import re
 import resource
 import secrets
 import statistics
@@ -47,14 +46,13 @@ import sys
 import tempfile
 import time
 import uuid
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import requests
 import websockets
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench._agent_page import AgentPage  # noqa: E402
 from bench._harness import (  # noqa: E402
     PYTHON,
     ROOT,
@@ -75,7 +73,6 @@ POLL_SECONDS = 1.0  # the page's fallback poll: hx-trigger="every 1s" in templat
 GOAL_P95_MS = 300
 WAIT = 30  # seconds for one message, one socket or one broadcast before the run fails
 OPENING_AT_ONCE = 50  # socket handshakes in flight at a time in (c)
-CURSOR = re.compile(r'data-cursor="([^"]+)"')
 
 
 def parse_args(argv=None):
@@ -134,35 +131,6 @@ def raise_file_limit(wanted: int) -> int:
 
 
 # --- The page, as static/inbox-live.js and the poller behave ------------------------------------
-
-
-class AgentPage:
-    """The agent's inbox page: its cursor, the open conversation, and the changes fetch."""
-
-    def __init__(self, base: str, cookie: str):
-        self.base = base
-        self.session = requests.Session()
-        self.session.headers["Cookie"] = cookie
-        self.cursor = (datetime.now(UTC) - timedelta(seconds=1)).isoformat()
-        self.open_id = None
-        self.failed = 0  # answers 5xx (e.g. the shared PostgreSQL server had no free connection)
-
-    def fetch_changes(self, trigger=None) -> str | None:
-        """GET /inbox/changes/ from the cursor: the HTML, "" for 204, None for a server error.
-
-        Moves the cursor like the swapped poller."""
-        params = {"since": self.cursor, "open": self.open_id or "", "trigger": trigger}
-        response = self.session.get(f"{self.base}/inbox/changes/", params=params, timeout=WAIT)
-        if response.status_code >= 500:
-            self.failed += 1
-            return None
-        response.raise_for_status()
-        if response.status_code == 204:
-            return ""
-        found = CURSOR.search(response.text)
-        if found:
-            self.cursor = found.group(1)
-        return response.text
 
 
 class Visitor:
