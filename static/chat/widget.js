@@ -215,8 +215,13 @@
     if (attachment.inline) {
       var image = el("img", { class: "shot", alt: name });
       fetchFile(attachment).then(function (blob) {
-        image.src = URL.createObjectURL(blob);
-        image.addEventListener("load", scrollToEnd, { once: true });
+        var url = URL.createObjectURL(blob);
+        // Once shown (or refused) the picture no longer needs its blob: URL; released at once,
+        // a long history does not keep every picture's bytes for the life of the page.
+        function release() { URL.revokeObjectURL(url); }
+        image.addEventListener("load", function () { release(); scrollToEnd(); }, { once: true });
+        image.addEventListener("error", release, { once: true });
+        image.src = url;
       }).catch(function () { image.replaceWith(el("span", { class: "file" }, [icon(ICON_CLIP, 14), document.createTextNode(" " + name)])); });
       return image;
     }

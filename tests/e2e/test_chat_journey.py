@@ -287,6 +287,12 @@ def test_the_agents_image_and_file_reach_the_visitors_widget(browser, app_server
         "() => document.querySelector('[data-support-chat]').shadowRoot.querySelector('img.shot').naturalWidth === 160"
     )
     visitor.screenshot(path=SHOTS / "2-widget-shows-the-image.png")
+    # Shown, the picture's blob: URL is released: a long history does not keep every picture's bytes.
+    released = visitor.evaluate(
+        "() => fetch(document.querySelector('[data-support-chat]').shadowRoot.querySelector('img.shot').src)"
+        ".then(() => 'still there', () => 'released')"
+    )
+    assert released == "released"
     with visitor.expect_download() as download:
         bubble.get_by_role("button", name="Download size-chart.pdf").click()
     assert download.value.suggested_filename == "size-chart.pdf"
