@@ -129,6 +129,12 @@ class ChannelSender:
         """Why the Entry Point will never send as it is (removed); "" when it exists."""
         return ""
 
+    def sends_from(self, entry_point) -> str:
+        """The address messages from this Entry Point go out from ("" when that is its own id).
+
+        Other channels' mail (a chat transcript) is sent from it too."""
+        return ""
+
     def recipient_id(self, conversation) -> str:
         """The customer's id at the provider for this conversation (default: the identity's)."""
         identity = conversation.customer.identities.filter(entry_point_id=conversation.entry_point_id).first()

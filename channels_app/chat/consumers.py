@@ -38,9 +38,9 @@ def _widget(public_id):
 
 
 @database_sync_to_async
-def _start(widget, token, page_url, user_agent, ip_address, after):
+def _start(widget, token, page_url, user_agent, ip_address, after, time_zone=""):
     visitor, token = visitors.start_visit(
-        widget, token, page_url=page_url, user_agent=user_agent, ip_address=ip_address
+        widget, token, page_url=page_url, user_agent=user_agent, ip_address=ip_address, time_zone=time_zone
     )
     conversation = visitors.current_conversation(visitor)
     available = visitors.availability(widget)
@@ -116,8 +116,9 @@ class ChatVisitorConsumer(AsyncJsonWebsocketConsumer):
         # A reconnecting widget: the newest item id it shows; it catches up from there.
         after = content.get("after")
         after = after if isinstance(after, int) and not isinstance(after, bool) and 0 <= after < 2**63 else None
+        time_zone = content.get("time_zone") if isinstance(content.get("time_zone"), str) else ""
         visitor, token, conversation, history, available = await _start(
-            self.widget, token, page_url, header(self.scope, b"user-agent"), self.ip_address, after
+            self.widget, token, page_url, header(self.scope, b"user-agent"), self.ip_address, after, time_zone
         )
         self.visitor = visitor
         await self._join(visitors.visitor_group(visitor))

@@ -92,6 +92,8 @@ class ChatVisitor(models.Model):
     email = models.EmailField(blank=True)
     page_url = models.URLField(max_length=2000, blank=True)
     user_agent = models.CharField(max_length=500, blank=True)
+    # The visitor's browser's IANA time zone ("Europe/Madrid"): their transcript's times are in it.
+    time_zone = models.CharField(max_length=64, blank=True)
     ip_address = models.GenericIPAddressField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     last_seen_at = models.DateTimeField(default=timezone.now)

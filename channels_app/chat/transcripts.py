@@ -20,7 +20,9 @@ from django.utils import timezone
 from channels_app.models import EntryPoint
 from conversations.models import Conversation, TimelineItem
 from conversations.routing import route
+from conversations.senders import sender_for
 
+from . import visitors
 from .models import ChatVisitor, ChatWidget
 from .visitors import SHOWN_KINDS
 
@@ -63,7 +65,8 @@ def wants_transcript(conversation: Conversation) -> bool:
 
 def sender_address(conversation: Conversation, widget: ChatWidget) -> tuple[str, str]:
     """(From, Reply-To): the Email Channel's address that feeds this chat's Inbox, else any active
-    one, so the visitor's answer lands in the inbox as an email; DEFAULT_FROM_EMAIL when there is none."""
+    one, so the visitor's answer lands in the inbox as an email; DEFAULT_FROM_EMAIL when there is none.
+    From is the address's "send from" when it has one."""
     email_entry_points = EntryPoint.objects.filter(kind=EntryPoint.Kind.EMAIL_ADDRESS, active=True).order_by("pk")
     chosen = (
         next(
@@ -74,7 +77,10 @@ def sender_address(conversation: Conversation, widget: ChatWidget) -> tuple[str,
     )
     if chosen is None:
         return settings.DEFAULT_FROM_EMAIL, ""
-    return formataddr((widget.name, chosen.external_id)), chosen.external_id
+    # From the address's "send from" when it has one (as its own replies go); answers come back to it.
+    sender = sender_for(chosen)
+    from_address = (sender.sends_from(chosen) if sender else "") or chosen.external_id
+    return formataddr((widget.name, from_address)), chosen.external_id
 
 
 def transcript_items(conversation: Conversation) -> list[TimelineItem]:
@@ -100,7 +106,7 @@ def build_transcript(conversation: Conversation, visitor: ChatVisitor) -> EmailM
             who = widget.name
         lines.append(
             {
-                "at": timezone.localtime(item.occurred_at),
+                "at": item.occurred_at,
                 "who": who,
                 "mine": item.direction == TimelineItem.Direction.INBOUND,
                 "text": item.text,
@@ -108,16 +114,27 @@ def build_transcript(conversation: Conversation, visitor: ChatVisitor) -> EmailM
             }
         )
     from_email, reply_to = sender_address(conversation, widget)
-    context = {"widget": widget, "visitor": visitor, "lines": lines, "can_reply": bool(reply_to)}
+    # Times as the visitor's clock tells them (their browser's zone), else the server's, named.
+    zone = visitors.time_zone_or_none(visitor.time_zone) or timezone.get_current_timezone()
+    context = {
+        "widget": widget,
+        "visitor": visitor,
+        "lines": lines,
+        "can_reply": bool(reply_to),
+        "time_zone": getattr(zone, "key", str(zone)),
+    }
+    with timezone.override(zone):
+        text = render_to_string("chat/transcript_email.txt", context)
+        html = render_to_string("chat/transcript_email.html", context)
     message = EmailMultiAlternatives(
         subject=f"Your chat with {widget.name}",
-        body=render_to_string("chat/transcript_email.txt", context),
+        body=text,
         from_email=from_email,
         to=[visitor.email],
         reply_to=[reply_to] if reply_to else None,
         headers={"Auto-Submitted": "auto-generated"},
     )
-    message.attach_alternative(render_to_string("chat/transcript_email.html", context), "text/html")
+    message.attach_alternative(html, "text/html")
     return message
 
 

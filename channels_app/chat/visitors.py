@@ -6,6 +6,7 @@ visitor sends reaches the core through `conversations.inbound`.
 
 import re
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.conf import settings
 from django.core import signing
@@ -60,8 +61,18 @@ def visitor_from_token(widget: ChatWidget, token: str) -> ChatVisitor | None:
     return ChatVisitor.objects.filter(widget=widget, visitor_id=claims.get("v")).first()
 
 
+def time_zone_or_none(name) -> ZoneInfo | None:
+    """The IANA time zone a browser reported, or None when it is not one this server knows."""
+    if not isinstance(name, str) or not 0 < len(name) <= 64:
+        return None
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):  # unknown, or not a plain key ("../x", "/etc/...")
+        return None
+
+
 def start_visit(
-    widget: ChatWidget, token: str, *, page_url="", user_agent="", ip_address=None
+    widget: ChatWidget, token: str, *, page_url="", user_agent="", ip_address=None, time_zone=""
 ) -> tuple[ChatVisitor, str]:
     """The visitor the token names (a returning visitor), or a new one; with a fresh token."""
     visitor = visitor_from_token(widget, token)
@@ -69,6 +80,8 @@ def start_visit(
         visitor = ChatVisitor.objects.create(widget=widget)
     visitor.page_url = page_url[:2000] if page_url.startswith(("http://", "https://")) else visitor.page_url
     visitor.user_agent = user_agent[:500] or visitor.user_agent
+    if time_zone_or_none(time_zone) is not None:
+        visitor.time_zone = time_zone
     visitor.ip_address = ip_address or visitor.ip_address
     visitor.last_seen_at = timezone.now()
     visitor.save()
@@ -215,7 +228,12 @@ def current_conversation(visitor: ChatVisitor) -> Conversation | None:
 
 def _context(visitor: ChatVisitor) -> dict:
     """Facts for the agent's customer card (shown as text)."""
-    facts = {"Page": visitor.page_url, "Browser": visitor.user_agent, "Email": visitor.email}
+    facts = {
+        "Page": visitor.page_url,
+        "Browser": visitor.user_agent,
+        "Time zone": visitor.time_zone,
+        "Email": visitor.email,
+    }
     return {label: value for label, value in facts.items() if value}
 
 

@@ -62,6 +62,10 @@ class EmailSender(ChannelSender):
         sender = address.sender_address if address else conversation.entry_point.display_name
         return ReplyWindow(ReplyWindow.OPEN, notice=f"Replies go out as email from {sender}, in the customer's thread.")
 
+    def sends_from(self, entry_point) -> str:
+        address = _address(entry_point)
+        return address.sender_address if address else ""
+
     def removed_reason(self, entry_point) -> str:
         address = _address(entry_point)
         if address is None:

@@ -185,6 +185,11 @@
     }
   }
 
+  // The visitor's time zone, so the emailed transcript tells times as their clock does.
+  function timeZone() {
+    try { return Intl.DateTimeFormat().resolvedOptions().timeZone || ""; } catch (error) { return ""; }
+  }
+
   function currentToken() {
     try { return localStorage.getItem(storageKey) || ""; } catch (error) { return ""; }
   }
@@ -411,7 +416,7 @@
     socket.onopen = function () {
       var token = "";
       try { token = localStorage.getItem(storageKey) || ""; } catch (error) { token = ""; }
-      var hello = { type: "hello", token: token, page_url: location.href };
+      var hello = { type: "hello", token: token, page_url: location.href, time_zone: timeZone() };
       if (historyShown) { hello.after = lastItemId; }
       socket.send(JSON.stringify(hello));
     };

@@ -354,3 +354,31 @@ def test_a_hello_with_an_unreadable_last_item_gets_the_whole_history(after):
 
     ready = async_to_sync(scenario)()
     assert ready["type"] == "ready" and ready["catch_up"] is False
+
+
+@pytest.mark.parametrize(
+    "reported, kept",
+    [
+        ("Europe/Madrid", "Europe/Madrid"),
+        ("America/Argentina/Buenos_Aires", "America/Argentina/Buenos_Aires"),
+        ("Mars/Olympus_Mons", ""),  # not a zone
+        ("../../etc/passwd", ""),  # not a plain key
+        ("x" * 100, ""),
+        (42, ""),
+    ],
+)
+def test_the_visitors_time_zone_is_kept_when_it_is_one(reported, kept):
+    widget = make_widget()
+
+    async def scenario():
+        socket = visitor_socket(widget)
+        await socket.connect()
+        await socket.send_json_to(
+            {"type": "hello", "token": "", "page_url": "https://shop.example.com/", "time_zone": reported}
+        )
+        assert (await socket.receive_json_from())["type"] == "ready"
+        await socket.disconnect()
+
+    run(scenario)
+
+    assert ChatVisitor.objects.get(widget=widget).time_zone == kept

@@ -132,6 +132,20 @@ def test_the_email_channels_address_sends_it_when_there_is_one(agent, django_cap
     assert email.reply_to == ["support@acme.example"]
 
 
+def test_it_goes_from_the_addresss_send_from_address_when_it_has_one(agent, django_capture_on_commit_callbacks):
+    """As the address's own replies do; answers still come back to the address customers write to."""
+    from tests.mail.helpers import make_email_address
+
+    make_email_address("support@acme.example", from_address="hello@acme.example")
+    conversation = chat(agent)
+
+    close(conversation, agent, django_capture_on_commit_callbacks)
+
+    [email] = mail.outbox
+    assert email.from_email == "Acme Support <hello@acme.example>"
+    assert email.reply_to == ["support@acme.example"]
+
+
 def test_a_mail_server_refusal_is_retried_by_the_task(agent, django_capture_on_commit_callbacks):
     conversation = chat(agent)
     with mock.patch("channels_app.chat.receivers.current_app.send_task"):
@@ -197,3 +211,26 @@ def test_after_the_last_retry_the_failure_is_kept_and_not_swept_again(agent):
     assert item.metadata[transcripts.STATE].startswith("failed: ConnectionRefusedError")
     with time_machine.travel(item.occurred_at + timedelta(minutes=11)):
         assert transcripts.unsent_closes() == []
+
+
+@time_machine.travel("2026-11-26 14:05 +0000", tick=False)
+def test_the_transcript_tells_times_in_the_visitors_time_zone(agent, django_capture_on_commit_callbacks, settings):
+    settings.TIME_ZONE = "UTC"
+    conversation = chat(agent)
+    ChatVisitor.objects.update(time_zone="Asia/Tokyo")
+
+    close(conversation, agent, django_capture_on_commit_callbacks)
+
+    [email] = mail.outbox
+    assert "(times in Asia/Tokyo)" in email.body
+    assert "26 Nov 2026, 23:05" in email.body  # 14:05 UTC on a Tokyo clock
+    assert "26 Nov 2026, 23:05" in email.alternatives[0][0]
+
+
+def test_without_a_time_zone_the_transcript_names_the_servers(agent, django_capture_on_commit_callbacks, settings):
+    settings.TIME_ZONE = "Europe/Lisbon"
+    conversation = chat(agent)
+
+    close(conversation, agent, django_capture_on_commit_callbacks)
+
+    assert "(times in Europe/Lisbon)" in mail.outbox[0].body
