@@ -48,17 +48,19 @@
 
   // Ask for the changed fragments: the poller's own request (its cursor and page state), marked
   // as pushed. Coalesced: one at a time, and one more if a push came meanwhile, started at least
-  // FETCH_GAP after the one before. A busy conversation pushes many notes a second; each fetch
-  // brings everything up to its moment, so spacing them costs at most FETCH_GAP of delay and
-  // spares the server a request per note.
+  // a gap after the one before: FETCH_GAP, or twice the last answer's time when the server is
+  // slower than that (up to a second, the fallback poll's period). A busy conversation pushes
+  // many notes a second; each fetch brings everything up to its moment, so spacing them costs a
+  // little delay and spares a loaded server a request per note.
   var FETCH_GAP = 250;
   var lastFetch = 0;
+  var lastTook = 0;
   var gapTimer = null;
   function refresh() {
     var element = poller();
     if (!element) { return; }
     if (inFlight || gapTimer) { again = true; return; }
-    var wait = lastFetch + FETCH_GAP - Date.now();
+    var wait = lastFetch + Math.min(1000, Math.max(FETCH_GAP, 2 * lastTook)) - Date.now();
     if (wait > 0) {
       gapTimer = setTimeout(function () { gapTimer = null; again = false; refresh(); }, wait);
       return;
@@ -69,6 +71,7 @@
       source: element, target: element, swap: "outerHTML", values: { trigger: "push" }
     }).catch(function () { /* the socket or the next push tries again */ }).then(function () {
       inFlight = false;
+      lastTook = Date.now() - lastFetch;
       afterSwap();
       if (again) { again = false; refresh(); }
     });

@@ -381,6 +381,35 @@ def test_pushed_updates_bring_only_new_items_in_their_place_and_redraw_on_a_chan
     assert ids[-3:] == [first.pk, newer.pk, late.pk] and len(ids) == len(set(ids))
 
 
+def test_a_burst_of_pushed_changes_is_fetched_a_few_times_and_ends_with_the_last(
+    browser,
+    app_server,  # noqa: F811 (the fixture imported above)
+    busy_inbox,
+):
+    """Twenty changes pushed within a moment: the page does not fetch once per note (fetches are one at a
+    time, at least 250 ms apart), yet ends with every message."""
+    from playwright.sync_api import expect
+
+    agent, (maya, _, _) = busy_inbox
+    ada = sign_in(browser, app_server, agent.email)
+    ada.goto(f"{app_server.url}/inbox/c/{maya.pk}/")
+    expect(ada.locator("html[data-live=up]")).to_have_count(1)
+    fetches = []
+    ada.on("request", lambda request: fetches.append(time.monotonic()) if "/inbox/changes/" in request.url else None)
+
+    started = time.monotonic()
+    for number in range(20):
+        factories.make_item(maya, text=f"Burst message {number}")
+        Conversation.touch(maya.pk, items_changed=False)
+    expect(ada.locator("#timeline-items")).to_contain_text("Burst message 19")
+    took = time.monotonic() - started
+
+    for number in range(20):
+        expect(ada.locator("#timeline-items").get_by_text(f"Burst message {number}", exact=True)).to_have_count(1)
+    assert 1 <= len(fetches) <= took / 0.25 + 2, (len(fetches), took)
+    assert all(later - earlier >= 0.2 for earlier, later in zip(fetches, fetches[1:], strict=False)), fetches
+
+
 def test_agent_attaches_an_image_and_sees_the_channels_limits(browser, live_server, busy_inbox):
     from playwright.sync_api import expect
 
