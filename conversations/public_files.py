@@ -5,11 +5,11 @@ file from a URL we give them; the link names one file an agent sent and stops
 working after PUBLIC_FILE_URL_SECONDS. Customers' files are never served here.
 """
 
-from django.http import FileResponse, Http404
+from django.http import Http404
 from django.views.decorators.http import require_GET
 
-from . import media_types
 from .attachments import attachment_for_token
+from .file_responses import stored_file_response
 
 FILE_CONTENT_SECURITY_POLICY = "sandbox; default-src 'none'"
 
@@ -19,16 +19,10 @@ def public_file(request, token):
     attachment = attachment_for_token(token)
     if attachment is None:
         raise Http404
-    file = attachment.file.open("rb")
-    detected = media_types.detect(file.read(media_types.SIGNATURE_BYTES))
-    file.seek(0)
-    response = FileResponse(
-        file,
-        content_type=detected.mime if detected.inline else "application/octet-stream",
-        as_attachment=not detected.inline,
+    return stored_file_response(
+        request,
+        attachment.file.open("rb"),
         filename=attachment.filename or attachment.file.name.rsplit("/", 1)[-1],
+        content_security_policy=FILE_CONTENT_SECURITY_POLICY,
+        max_age=300,
     )
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Content-Security-Policy"] = FILE_CONTENT_SECURITY_POLICY
-    response["Cache-Control"] = "private, max-age=300"
-    return response

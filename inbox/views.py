@@ -14,7 +14,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db import transaction
-from django.http import FileResponse, Http404, HttpResponse, HttpResponseBadRequest
+from django.http import Http404, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils._os import safe_join
@@ -23,8 +23,9 @@ from django.views.decorators.http import require_GET, require_POST
 
 from channels_app.models import Channel
 from conversations import answers as answer_library
-from conversations import media_types, outbound
+from conversations import outbound
 from conversations import services as conversation_services
+from conversations.file_responses import stored_file_response
 from conversations.models import Attachment, TimelineItem
 from conversations.senders import sender_for
 from conversations.services import ActionRefused
@@ -555,16 +556,10 @@ def media(request, path):
     # Customers choose these bytes and they are served from our own origin, so
     # the type is proven from the file itself (not its name or stored type)
     # and only script-free images, video and audio are shown inline.
-    file = full_path.open("rb")
-    detected = media_types.detect(file.read(media_types.SIGNATURE_BYTES))
-    file.seek(0)
-    if detected.inline:
-        response = FileResponse(file, content_type=detected.mime)
-    else:
-        response = FileResponse(
-            file, content_type="application/octet-stream", as_attachment=True, filename=full_path.name
-        )
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Content-Security-Policy"] = MEDIA_CONTENT_SECURITY_POLICY
-    response["Cache-Control"] = "private, max-age=86400"
-    return response
+    return stored_file_response(
+        request,
+        full_path.open("rb"),
+        filename=full_path.name,
+        content_security_policy=MEDIA_CONTENT_SECURITY_POLICY,
+        max_age=86400,
+    )

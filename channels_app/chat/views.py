@@ -11,12 +11,12 @@ from functools import cache
 
 from django.conf import settings
 from django.contrib.staticfiles import finders
-from django.http import FileResponse, Http404, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.http import Http404, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET
 
-from conversations import media_types
+from conversations.file_responses import stored_file_response
 from conversations.public_files import FILE_CONTENT_SECURITY_POLICY
 
 from . import visitors
@@ -128,19 +128,14 @@ def visitor_file(request, public_id, attachment_id):
     if attachment is None:
         # Someone else's file, or none: the same answer, so ids reveal nothing.
         return _cors(JsonResponse({"error": "No such file."}, status=404), origin, "GET, OPTIONS")
-    file = attachment.file.open("rb")
-    detected = media_types.detect(file.read(media_types.SIGNATURE_BYTES))
-    file.seek(0)
-    inline = detected.mime in visitors.IMAGE_TYPES
-    response = FileResponse(
-        file,
-        content_type=detected.mime if inline else "application/octet-stream",
-        as_attachment=not inline,
+    response = stored_file_response(
+        request,
+        attachment.file.open("rb"),
         filename=attachment.filename or attachment.file.name.rsplit("/", 1)[-1],
+        content_security_policy=FILE_CONTENT_SECURITY_POLICY,
+        max_age=300,
+        inline_types=visitors.IMAGE_TYPES,
     )
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Content-Security-Policy"] = FILE_CONTENT_SECURITY_POLICY
-    response["Cache-Control"] = "private, max-age=300"
     response["Access-Control-Expose-Headers"] = "Content-Disposition"
     return _cors(response, origin, "GET, OPTIONS") if origin else response
 

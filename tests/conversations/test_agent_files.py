@@ -123,6 +123,30 @@ def test_public_link_serves_an_agents_file_until_it_expires(client, agent, insta
         assert client.get(url.split("127.0.0.1:8000", 1)[-1]).status_code == 404
 
 
+@pytest.mark.django_db(transaction=True)
+def test_under_asgi_a_file_streams_in_blocks_without_being_read_whole(agent, instagram_conversation, recwarn):
+    """Django reads a synchronous file iterator whole into memory under ASGI (and warns); ours is read a
+    block at a time in a thread, so a 100 MB WhatsApp document does not sit in the web process's memory."""
+    import asyncio
+
+    from django.test import AsyncClient
+
+    big = PNG + b"\0" * (3 * 8192)  # several blocks
+    items = outbound.send_files(instagram_conversation, agent, [("big.png", big)])
+    url = public_url(items[0].attachments.get()).split("127.0.0.1:8000", 1)[-1]
+
+    async def fetch():
+        response = await AsyncClient().get(url)
+        assert response.is_async
+        return response, [block async for block in response.streaming_content]
+
+    response, blocks = asyncio.run(fetch())
+
+    assert response["Content-Type"] == "image/png" and response["X-Content-Type-Options"] == "nosniff"
+    assert b"".join(blocks) == big and len(blocks) >= 3
+    assert not [w for w in recwarn if "synchronous iterators" in str(w.message)]
+
+
 def test_public_links_never_serve_customers_files_or_forged_tokens(client, instagram_conversation):
     customer_file = Attachment.objects.create(item=instagram_conversation.items.get(), kind="image")
     customer_file.file.save("x.png", ContentFile(PNG))
