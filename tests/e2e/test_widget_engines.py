@@ -245,3 +245,9 @@ def test_a_visitor_chats_by_keyboard(engine, app_server, company_site):  # noqa:
     )
     assert closed["expanded"] == "false"
     assert closed["focus_ring"]
+
+    # A reply while the chat is closed is announced in the launcher's name (the badge is only seen).
+    outbound.send_reply(stored.conversation, agent, "Anything else?")
+    wait_for_widget(
+        engine, lambda state: state["launcher_name"] == "Open chat, 1 new message", "the launcher naming the new reply"
+    )
