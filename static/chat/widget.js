@@ -348,6 +348,14 @@
     }
     unread = 0;
     badge.hidden = true;
+    labelLauncher();
+  }
+
+  // The badge is only seen (and the log is hidden while the chat is closed): the launcher's
+  // name tells a screen-reader user that replies are waiting.
+  function labelLauncher() {
+    var waiting = unread === 1 ? ", 1 new message" : unread > 1 ? ", " + unread + " new messages" : "";
+    launcher.setAttribute("aria-label", panel.hidden ? "Open chat" + waiting : "Close chat");
   }
 
   function onMessage(event) {
@@ -383,6 +391,7 @@
         unread += 1;
         badge.textContent = String(unread);
         badge.hidden = false;
+        labelLauncher();
       } else { markRead(); }
     } else if (data.type === "typing") {
       clearTimeout(typingTimer);
@@ -435,7 +444,6 @@
   function openPanel() {
     panel.hidden = false;
     launcher.setAttribute("aria-expanded", "true");
-    launcher.setAttribute("aria-label", "Close chat");
     scrollToEnd();
     var field = contact.hidden ? textarea : contact.querySelector("input");
     if (field) { field.focus(); }
@@ -445,7 +453,7 @@
   function closePanel() {
     panel.hidden = true;
     launcher.setAttribute("aria-expanded", "false");
-    launcher.setAttribute("aria-label", "Open chat");
+    labelLauncher();
     launcher.focus();
   }
 
