@@ -342,10 +342,11 @@
     });
   }
 
+  // Replies are read when the chat is open on a visible page; coming back to the tab with the
+  // chat closed reads nothing, so the badge and the launcher's count stay.
   function markRead() {
-    if (!panel.hidden && document.visibilityState === "visible" && lastAgentId) {
-      send({ type: "read", up_to: lastAgentId });
-    }
+    if (panel.hidden || document.visibilityState !== "visible") { return; }
+    if (lastAgentId) { send({ type: "read", up_to: lastAgentId }); }
     unread = 0;
     badge.hidden = true;
     labelLauncher();
@@ -447,6 +448,7 @@
     scrollToEnd();
     var field = contact.hidden ? textarea : contact.querySelector("input");
     if (field) { field.focus(); }
+    labelLauncher();
     markRead();
   }
 

@@ -251,3 +251,7 @@ def test_a_visitor_chats_by_keyboard(engine, app_server, company_site):  # noqa:
     wait_for_widget(
         engine, lambda state: state["launcher_name"] == "Open chat, 1 new message", "the launcher naming the new reply"
     )
+    # Coming back to the tab with the chat closed reads nothing: the count stays until it is opened.
+    engine.run("document.dispatchEvent(new Event('visibilitychange'));")
+    state = wait_for_widget(engine, lambda state: True, "the widget after a tab switch")
+    assert state["launcher_name"] == "Open chat, 1 new message"
