@@ -26,9 +26,14 @@ def stored_file_response(
     response["X-Content-Type-Options"] = "nosniff"
     response["Content-Security-Policy"] = content_security_policy
     response["Cache-Control"] = f"private, max-age={max_age}"
-    if isinstance(request, ASGIRequest):
-        # Under ASGI Django reads a synchronous file iterator whole into memory before sending
-        # (and warns); read it a block at a time in a worker thread instead.
+    return stream_under_asgi(request, response)
+
+
+def stream_under_asgi(request, response):
+    """Under ASGI Django reads a synchronous file iterator whole into memory before sending (and
+    warns): a FileResponse of a request served by ASGI is read a block at a time in a thread instead."""
+    file = getattr(response, "file_to_stream", None)
+    if isinstance(request, ASGIRequest) and isinstance(response, FileResponse) and file is not None:
         response.streaming_content = _blocks(file, response.block_size)
     return response
 
