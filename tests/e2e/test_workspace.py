@@ -373,6 +373,7 @@ def test_pushed_updates_bring_only_new_items_in_their_place_and_redraw_on_a_chan
     expect(ada.locator(f"#item-{late.pk}")).to_contain_text("Written first, committed last")
     ids = shown_ids()
     assert ids[-3:] == [first.pk, newer.pk, late.pk] and len(ids) == len(set(ids))
+    screenshot(ada, "workspace-pushed-items")
 
     TimelineItem.objects.filter(pk=first.pk).update(deleted_by_customer=True)
     Conversation.touch(maya.pk)  # an item the page shows changed: the timeline is drawn again
