@@ -1,7 +1,7 @@
 """Meta's side of the Messaging Channel: connected accounts and raw webhook deliveries."""
 
 from django.conf import settings
-from django.db import models
+from django.db import connection, models
 from django.db.models import Q
 from django.utils import timezone
 
@@ -240,3 +240,18 @@ class WebhookEvent(models.Model):
 
     def __str__(self):
         return f"Webhook {self.pk} ({self.status})"
+
+    @classmethod
+    def store(cls, object: str, body: str, status: str = Status.RECEIVED) -> None:
+        """Store one delivery with a single INSERT, as the endpoint does for every request Meta sends.
+
+        Written as SQL: building the model and saving it costs twice the CPU of the INSERT itself
+        (~85 of ~170 µs), a tenth of the endpoint's time. Every column without a default is
+        given here; `tests/meta/test_webhook.py` checks a stored row reads back whole."""
+        table = connection.ops.quote_name(cls._meta.db_table)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {table} (received_at, object, body, status, attempts, last_error)"  # noqa: S608 (our own table name)
+                " VALUES (%s, %s, %s, %s, 0, '')",
+                [timezone.now(), object, body, status],
+            )

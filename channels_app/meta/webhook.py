@@ -57,7 +57,7 @@ def meta_webhook(request):
 
     try:
         # One autocommitted INSERT: the row is durable before we answer 200.
-        WebhookEvent.objects.create(object=obj, body=text)
+        WebhookEvent.store(obj, text)
     except DatabaseError:
         logger.exception("Webhook not stored: database unavailable; answering 503 so Meta retries")
         return HttpResponse("Temporarily unavailable.", status=503, content_type="text/plain")

@@ -3,6 +3,7 @@ from unittest import mock
 
 from django.db import OperationalError
 from django.test import override_settings
+from django.utils import timezone
 
 from channels_app.meta.models import WebhookEvent
 from tests.meta_payloads import load, post_webhook
@@ -41,6 +42,30 @@ def test_a_signed_delivery_is_stored_without_touching_the_broker(client, db, dja
     assert json.loads(event.body) == load("text_message")
     assert not send_task.called
     assert callbacks == []
+
+
+def test_a_stored_delivery_reads_back_whole(client, db):
+    """WebhookEvent.store writes the row in SQL: every field comes back as the model's defaults say."""
+    before = timezone.now()
+
+    post_webhook(client, load("text_message"))
+
+    event = WebhookEvent.objects.get()
+    assert (event.object, event.status, event.attempts, event.last_error) == ("instagram", "received", 0, "")
+    assert (event.processed_at, event.handed_over_at, event.swept_at) == (None, None, None)
+    assert before <= event.received_at <= timezone.now()
+    assert {field.name for field in WebhookEvent._meta.concrete_fields} == {
+        "id",
+        "received_at",
+        "object",
+        "body",
+        "status",
+        "attempts",
+        "last_error",
+        "processed_at",
+        "handed_over_at",
+        "swept_at",
+    }, "a new field: give it to WebhookEvent.store (or a db_default)"
 
 
 def test_the_raw_body_is_stored_byte_for_byte(client, db):
@@ -100,7 +125,7 @@ def test_broker_down_still_answers_200_and_keeps_the_row(client, db):
 
 
 def test_database_down_answers_503_so_meta_retries(client, db):
-    with mock.patch.object(WebhookEvent.objects, "create", side_effect=OperationalError("connection refused")):
+    with mock.patch.object(WebhookEvent, "store", side_effect=OperationalError("connection refused")):
         response = post_webhook(client, load("text_message"))
 
     assert response.status_code == 503
