@@ -14,6 +14,8 @@ def favicon(request):
 
 
 urlpatterns = [
+    # First: Meta's deliveries are the most frequent request, and Django tries the patterns in order.
+    path("webhooks/", include("channels_app.meta.urls")),
     path("", RedirectView.as_view(pattern_name="inbox:home", permanent=False)),
     # Browsers ask for /favicon.ico on every page that names none (the Settings pages, the sandbox).
     path("favicon.ico", favicon),
@@ -22,7 +24,6 @@ urlpatterns = [
     path("inbox/", include("inbox.urls")),
     path("webhooks/twilio/", include("channels_app.telephony.urls")),
     path("phone/", include("channels_app.telephony.agent_urls")),
-    path("webhooks/", include("channels_app.meta.urls")),
     path("chat/", include("channels_app.chat.urls")),
     # Stored customer media is served to signed-in staff only.
     path("media/<path:path>", media, name="media"),
