@@ -67,42 +67,36 @@ def _shown_ids(rows, open_conversation) -> list[int]:
     return shown
 
 
-def _list_context(request, inbox_ids, query, open_conversation=None):
+def _list_numbers(request, inbox_ids, query, open_conversation):
+    """A page of the list with its numbers: what a live update redraws of it."""
     page = listing.conversation_page(request.user, query, inbox_ids)
-    shown = _shown_ids(page.object_list, open_conversation)
-    return {
+    rows = list(page.object_list)
+    return rows, {
         "inboxes": list(listing.member_inboxes(request.user)),
         "page_obj": page,
         "query": query,
         "filters": listing.FILTERS,
         "counts": listing.counts(request.user, query.scope(inbox_ids)),
-        **list_tools(request.user, inbox_ids),
         # Shown on the inbox tabs, which exist only for agents in more than one inbox.
         "unread_by_inbox": reading.unread_counts(request.user, inbox_ids) if len(inbox_ids) > 1 else {},
-        "shown_ids": ",".join(str(pk) for pk in shown),
+        "shown_ids": ",".join(str(pk) for pk in _shown_ids(rows, open_conversation)),
         "open_conversation": open_conversation,
     }
+
+
+def _list_context(request, inbox_ids, query, open_conversation=None):
+    _, context = _list_numbers(request, inbox_ids, query, open_conversation)
+    return {**context, **list_tools(request.user, inbox_ids)}
 
 
 def _list_update_context(request, inbox_ids, query, open_conversation, shown, changed_ids):
     """The list's part of a live update: its numbers, and either the rows that changed (`changed_rows`,
     when the page's rows are still these, in this order) or all of them (`changed_rows` False).
     The list's tools (search, filters, bulk bar) stay as the page drew them."""
-    page = listing.conversation_page(request.user, query, inbox_ids)
-    rows = list(page.object_list)
-    ids = _shown_ids(rows, open_conversation)
-    same_rows = ids == shown
-    return {
-        "inboxes": list(listing.member_inboxes(request.user)),
-        "page_obj": page,
-        "query": query,
-        "filters": listing.FILTERS,
-        "counts": listing.counts(request.user, query.scope(inbox_ids)),
-        "unread_by_inbox": reading.unread_counts(request.user, inbox_ids) if len(inbox_ids) > 1 else {},
-        "shown_ids": ",".join(str(pk) for pk in ids),
-        "open_conversation": open_conversation,
-        "changed_rows": [row for row in rows if row.pk in changed_ids] if same_rows else False,
-    }
+    rows, context = _list_numbers(request, inbox_ids, query, open_conversation)
+    same_rows = _shown_ids(rows, open_conversation) == shown
+    context["changed_rows"] = [row for row in rows if row.pk in changed_ids] if same_rows else False
+    return context
 
 
 def _head_context(request, conversation):

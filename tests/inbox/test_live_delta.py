@@ -122,22 +122,15 @@ def test_a_change_to_a_shown_item_redraws_the_timeline(agent_client, conversatio
     assert f'data-rev="{int(state["rev"]) + 1}"' in body
 
 
-@pytest.mark.parametrize("known", ["", "x,y", "-5"])
-def test_a_page_that_knows_no_items_redraws(agent_client, conversation, known):
+@pytest.mark.parametrize(
+    "what_the_page_says",
+    [{"known": ""}, {"known": "x,y"}, {"known": "-5"}, {"rev": ""}, {"rev": "abc"}, {"rev": "999"}],
+)
+def test_a_page_that_knows_no_items_or_another_revision_redraws(agent_client, conversation, what_the_page_says):
     state = page_state(agent_client, conversation)
     add_message(conversation, "Any news?")
 
-    body = changes(agent_client, state, known=known).content.decode()
-
-    assert 'id="timeline-items" hx-swap-oob="true"' in body
-
-
-@pytest.mark.parametrize("rev", ["", "abc", "999"])
-def test_a_page_with_another_revision_redraws(agent_client, conversation, rev):
-    state = page_state(agent_client, conversation)
-    add_message(conversation, "Any news?")
-
-    body = changes(agent_client, state, rev=rev).content.decode()
+    body = changes(agent_client, state, **what_the_page_says).content.decode()
 
     assert 'id="timeline-items" hx-swap-oob="true"' in body
 
