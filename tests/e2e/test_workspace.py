@@ -374,6 +374,11 @@ def test_pushed_updates_bring_only_new_items_in_their_place_and_redraw_on_a_chan
     ids = shown_ids()
     assert ids[-3:] == [first.pk, newer.pk, late.pk] and len(ids) == len(set(ids))
     screenshot(ada, "workspace-pushed-items")
+    ada.set_viewport_size({"width": 1280, "height": 800})
+    notice = ada.get_by_test_id("window-notice").bounding_box()
+    assert notice["width"] > 400, notice  # the reply window's notice is not squeezed beside the key hints
+    screenshot(ada, "workspace-1280")
+    ada.set_viewport_size({"width": 1440, "height": 900})
 
     TimelineItem.objects.filter(pk=first.pk).update(deleted_by_customer=True)
     Conversation.touch(maya.pk)  # an item the page shows changed: the timeline is drawn again
