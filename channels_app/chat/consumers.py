@@ -8,14 +8,19 @@ it missed) and whether anyone is there. Agents' replies, typing and "seen" arriv
 the visitor's group and their conversation's group.
 """
 
+import logging
+
+from celery import current_app
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 
 from conversations.live.groups import conversation_group, inbox_group
 
-from . import visitors
+from . import transcripts, visitors
 from .models import ChatWidget
+
+logger = logging.getLogger(__name__)
 
 # Text frames larger than this are dropped before parsing.
 MAX_FRAME_CHARS = 16_000
@@ -53,6 +58,18 @@ def _receive(visitor, ip_address, client_id, text):
     received = visitors.receive_visitor_message(visitor, client_id, text)
     item = received.item
     return visitors.serialise(item) if item else None, item.conversation if item else None
+
+
+def _ask_for_transcript(visitor):
+    """Refused, or the transcript is handed to a worker (after the visitor's row is read afresh)."""
+    visitor.refresh_from_db(fields=["email"])
+    conversation = transcripts.ask_for_transcript(visitor)
+    try:
+        current_app.send_task("channels_app.chat.tasks.send_asked_transcript", args=[conversation.pk, visitor.pk])
+    except Exception as error:  # the broker is unreachable: nothing was sent, so the visitor may ask again
+        logger.warning("Asked-for transcript of conversation %s not enqueued: %s", conversation.pk, error)
+        transcripts.forget_asking(visitor)
+        raise visitors.Refused("We could not send it just now. Please try again in a minute.") from None
 
 
 class ChatVisitorConsumer(AsyncJsonWebsocketConsumer):
@@ -107,6 +124,8 @@ class ChatVisitorConsumer(AsyncJsonWebsocketConsumer):
                 await database_sync_to_async(visitors.mark_read)(self.visitor, up_to)
         elif kind == "contact":
             await self._contact(content)
+        elif kind == "transcript":
+            await self._transcript()
 
     async def _hello(self, content):
         if self.visitor is not None:
@@ -176,6 +195,14 @@ class ChatVisitorConsumer(AsyncJsonWebsocketConsumer):
             await self.send_json({"type": "error", "message": str(refused)})
             return
         await self.send_json({"type": "contact_saved", "name": self.visitor.name, "email": self.visitor.email})
+
+    async def _transcript(self):
+        try:
+            await database_sync_to_async(_ask_for_transcript)(self.visitor)
+        except visitors.Refused as refused:
+            await self.send_json({"type": "error", "message": str(refused)})
+            return
+        await self.send_json({"type": "transcript_sent", "email": self.visitor.email})
 
     # Group messages ------------------------------------------------------
 

@@ -23,6 +23,18 @@ def send_transcript(self, conversation_id, close_item_id):
         raise self.retry(exc=error, countdown=30 * 2**self.request.retries) from None
 
 
+@shared_task(bind=True, max_retries=MAX_TRANSCRIPT_ATTEMPTS, acks_late=True)
+def send_asked_transcript(self, conversation_id, visitor_id):
+    """Email the transcript a visitor asked for from the widget; retried while the mail server refuses."""
+    try:
+        return transcripts.send_asked_transcript(conversation_id, visitor_id)
+    except Exception as error:
+        if self.request.retries >= self.max_retries:
+            logger.error("Asked-for chat transcript of conversation %s not sent: %r", conversation_id, error)
+            return "failed"
+        raise self.retry(exc=error, countdown=30 * 2**self.request.retries) from None
+
+
 @shared_task
 def sweep_transcripts():
     """Beat: transcripts of closes whose task never ran (the broker was down when the chat closed)."""

@@ -12,8 +12,10 @@ from datetime import timedelta
 from email.utils import formataddr
 
 from django.conf import settings
+from django.core.cache import cache
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
+from django.db.models import F
 from django.template.loader import render_to_string
 from django.utils import timezone
 
@@ -160,6 +162,64 @@ def send_transcript(conversation_id: int, close_item_id: int) -> str:
         item.metadata.update({STATE: SENT, SENT_FLAG: visitor.email})
         item.save(update_fields=["metadata"])
     logger.info("Chat transcript of conversation %s sent", conversation_id)
+    return "sent"
+
+
+# A visitor may ask for the transcript this often (it goes to the address they left, not one they type).
+ASK_EVERY = timedelta(minutes=10)
+
+
+def latest_conversation(visitor: ChatVisitor) -> Conversation | None:
+    """The conversation the widget shows: the one going on, else the latest."""
+    entry_point_id = visitor.widget.entry_point_id
+    return (
+        Conversation.objects.filter(
+            entry_point_id=entry_point_id,
+            customer__identities__entry_point_id=entry_point_id,
+            customer__identities__external_id=visitor.visitor_id,
+        )
+        .order_by(F("closed_at").desc(nulls_first=True), "-opened_at")
+        .first()
+    )
+
+
+def ask_for_transcript(visitor: ChatVisitor) -> Conversation:
+    """The visitor asks for their chat by email, now: the conversation to send (the task sends it).
+
+    Refused (with what to do) without an address, with nothing said yet, or when asked again
+    within ASK_EVERY."""
+    if not visitor.email:
+        raise visitors.Refused("Leave your email address first, then ask again.")
+    conversation = latest_conversation(visitor)
+    if conversation is None or not transcript_items(conversation):
+        raise visitors.Refused("There is nothing to send yet: write to us first.")
+    if not cache.add(_asked_key(visitor), True, timeout=int(ASK_EVERY.total_seconds())):
+        minutes = int(ASK_EVERY.total_seconds() // 60)
+        raise visitors.Refused(
+            f"A transcript is on its way to {visitor.email}. You can ask again in {minutes} minutes."
+        )
+    return conversation
+
+
+def forget_asking(visitor: ChatVisitor) -> None:
+    """The request went nowhere (the broker was down): the visitor may ask again at once."""
+    cache.delete(_asked_key(visitor))
+
+
+def _asked_key(visitor: ChatVisitor) -> str:
+    return f"chat-transcript-asked:{visitor.pk}"
+
+
+def send_asked_transcript(conversation_id: int, visitor_id: int) -> str:
+    """Email the transcript the visitor asked for (a failure raises: the task retries)."""
+    visitor = ChatVisitor.objects.select_related("widget").filter(pk=visitor_id).first()
+    conversation = Conversation.objects.select_related("entry_point", "customer").filter(pk=conversation_id).first()
+    if visitor is None or conversation is None or visitor_of(conversation) != visitor:
+        return "no such chat"
+    if not visitor.email:
+        return "no address"
+    build_transcript(conversation, visitor).send()
+    logger.info("Chat transcript of conversation %s sent on the visitor's request", conversation_id)
     return "sent"
 
 

@@ -62,6 +62,8 @@
     ".error{color:#b91c1c;font-size:12px;padding:0 14px 6px;background:#fff}",
     ".error:empty{display:none}",
     ".link{background:none;border:0;color:inherit;text-decoration:underline;padding:0}",
+    ".transcript{font-size:12px;color:#4b5563;padding:0 14px 10px;background:#fff}",
+    ".transcript .link{font:inherit;cursor:pointer}",
     ".shot{display:block;max-width:100%;max-height:220px;border-radius:8px;margin-top:4px;background:#eef}",
     ".file svg{vertical-align:-2px}",
     ".file{display:block;background:none;border:0;color:inherit;text-decoration:underline;padding:0;margin-top:4px;text-align:left;font:inherit}",
@@ -134,12 +136,16 @@
   var attachButton = el("button", { class: "icon-btn", type: "button", "aria-label": "Attach an image" }, [icon(ICON_CLIP)]);
   var sendButton = el("button", { class: "send", type: "submit", text: "Send" });
   var composer = el("form", { class: "composer", "aria-label": "Write to us" }, [attachButton, fileInput, textarea, sendButton]);
+  // For a visitor who left an address: this chat by email, now (it also comes when the chat is closed).
+  var transcriptButton = el("button", { class: "link", type: "button", text: "Email me this chat" });
+  var transcriptStatus = el("span", { "aria-live": "polite" });
+  var transcriptLine = el("div", { class: "transcript", hidden: "" }, [transcriptButton, document.createTextNode(" "), transcriptStatus]);
   var panel = el("section", { class: "panel", id: "chat-panel", role: "dialog", "aria-labelledby": "chat-title", hidden: "" }, [
     el("header", { class: "head" }, [
       el("div", { class: "titles" }, [title, el("div", { class: "status" }, [dot, statusText])]),
       closeButton
     ]),
-    log, typingLine, notice, contact, errorLine, composer
+    log, typingLine, notice, contact, errorLine, composer, transcriptLine
   ]);
   var root = el("div", { class: preview ? "root inline" : "root" }, [panel, launcher]);
   shadow.appendChild(root);
@@ -293,6 +299,7 @@
       contact.appendChild(el("p", { text: "Before we start: who are we talking to?" }));
       contact.appendChild(contactForm(true));
     }
+    transcriptLine.hidden = !visitor.email || needContact;
     notice.hidden = online || !ready || !config;
     if (!notice.hidden) {
       notice.appendChild(el("span", { text: config.offline_message }));
@@ -403,6 +410,9 @@
         var meta = shown[id];
         if (meta.classList.contains("mine") && !meta.classList.contains("failed")) { meta.textContent = "Seen"; }
       });
+    } else if (data.type === "transcript_sent") {
+      transcriptStatus.textContent = "On its way to " + data.email + ".";
+      errorLine.textContent = "";
     } else if (data.type === "contact_saved") {
       visitor = { name: data.name, email: data.email };
       renderNotice();
@@ -416,6 +426,7 @@
         entry.meta.classList.add("failed");
       } else {
         errorLine.textContent = data.message;
+        transcriptStatus.textContent = "";
       }
     }
   }
@@ -492,6 +503,9 @@
   document.addEventListener("visibilitychange", markRead);
 
   attachButton.addEventListener("click", function () { fileInput.click(); });
+  transcriptButton.addEventListener("click", function () {
+    transcriptStatus.textContent = send({ type: "transcript" }) ? "Sending…" : "Not connected; try again in a moment.";
+  });
   fileInput.addEventListener("change", function () {
     var file = fileInput.files && fileInput.files[0];
     fileInput.value = "";

@@ -382,3 +382,69 @@ def test_the_visitors_time_zone_is_kept_when_it_is_one(reported, kept):
     run(scenario)
 
     assert ChatVisitor.objects.get(widget=widget).time_zone == kept
+
+
+def test_a_visitor_asks_for_the_transcript_from_the_widget(monkeypatch):
+    """The widget's "Email me this chat": the request reaches a worker; asked again at once, it says when."""
+    from unittest import mock
+
+    from django.core.cache import cache
+
+    cache.clear()
+    widget = make_widget()
+    sent = []
+
+    async def scenario():
+        socket = visitor_socket(widget)
+        await hello(socket)
+        await socket.send_json_to({"type": "contact", "name": "Maya", "email": "maya@example.com"})
+        assert (await next_of_type(socket, "contact_saved"))["email"] == "maya@example.com"
+        await socket.send_json_to({"type": "message", "client_id": "c1", "text": "Hello"})
+        await next_of_type(socket, "ack")
+        with mock.patch(
+            "channels_app.chat.consumers.current_app.send_task", side_effect=lambda *a, **k: sent.append(k["args"])
+        ):
+            await socket.send_json_to({"type": "transcript"})
+            answered = await next_of_type(socket, "transcript_sent")
+            await socket.send_json_to({"type": "transcript"})
+            again = await next_of_type(socket, "error")
+        await socket.disconnect()
+        return answered, again
+
+    answered, again = async_to_sync(scenario)()
+
+    visitor = ChatVisitor.objects.get(widget=widget)
+    conversation = Conversation.objects.get(entry_point=widget.entry_point)
+    assert answered == {"type": "transcript_sent", "email": "maya@example.com"}
+    assert sent == [[conversation.pk, visitor.pk]]
+    assert "You can ask again in 10 minutes" in again["message"]
+
+
+def test_with_the_broker_down_the_visitor_is_told_and_may_ask_again():
+    from unittest import mock
+
+    from django.core.cache import cache
+
+    cache.clear()
+    widget = make_widget()
+
+    async def scenario():
+        socket = visitor_socket(widget)
+        await hello(socket)
+        await socket.send_json_to({"type": "contact", "name": "Maya", "email": "maya@example.com"})
+        await next_of_type(socket, "contact_saved")
+        await socket.send_json_to({"type": "message", "client_id": "c1", "text": "Hello"})
+        await next_of_type(socket, "ack")
+        with mock.patch("channels_app.chat.consumers.current_app.send_task", side_effect=ConnectionError("down")):
+            await socket.send_json_to({"type": "transcript"})
+            refused = await next_of_type(socket, "error")
+        with mock.patch("channels_app.chat.consumers.current_app.send_task"):
+            await socket.send_json_to({"type": "transcript"})
+            answered = await next_of_type(socket, "transcript_sent")
+        await socket.disconnect()
+        return refused, answered
+
+    refused, answered = async_to_sync(scenario)()
+
+    assert refused["message"] == "We could not send it just now. Please try again in a minute."
+    assert answered["type"] == "transcript_sent"

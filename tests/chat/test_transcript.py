@@ -234,3 +234,38 @@ def test_without_a_time_zone_the_transcript_names_the_servers(agent, django_capt
     close(conversation, agent, django_capture_on_commit_callbacks)
 
     assert "(times in Europe/Lisbon)" in mail.outbox[0].body
+
+
+def test_a_visitor_asks_for_the_chat_by_email_and_gets_it_once_in_ten_minutes(agent):
+    conversation = chat(agent)
+    visitor = transcripts.visitor_of(conversation)
+
+    asked = transcripts.ask_for_transcript(visitor)
+    assert asked == conversation
+    assert tasks.send_asked_transcript.apply(args=[conversation.pk, visitor.pk]).get() == "sent"
+
+    [email] = mail.outbox
+    assert email.to == ["maya@example.com"] and "We do!" in email.body and "VIP customer" not in email.body
+    with pytest.raises(visitors.Refused, match="on its way to maya@example.com. You can ask again in 10 minutes"):
+        transcripts.ask_for_transcript(visitor)
+    with time_machine.travel(timedelta(minutes=11)):
+        # The cache forgets the request after ten minutes (locmem honours the timeout by the clock).
+        assert transcripts.ask_for_transcript(visitor) == conversation
+
+
+def test_without_an_address_or_anything_said_there_is_nothing_to_ask_for(agent):
+    without_address = transcripts.visitor_of(chat(agent, email=""))
+    with pytest.raises(visitors.Refused, match="Leave your email address first"):
+        transcripts.ask_for_transcript(without_address)
+
+    silent = ChatVisitor.objects.create(widget=without_address.widget, email="quiet@example.com")
+    with pytest.raises(visitors.Refused, match="nothing to send yet"):
+        transcripts.ask_for_transcript(silent)
+
+
+def test_an_asked_for_transcript_goes_only_to_that_conversations_visitor(agent):
+    conversation = chat(agent)
+    stranger = ChatVisitor.objects.create(widget=transcripts.visitor_of(conversation).widget, email="eve@example.com")
+
+    assert tasks.send_asked_transcript.apply(args=[conversation.pk, stranger.pk]).get() == "no such chat"
+    assert mail.outbox == []

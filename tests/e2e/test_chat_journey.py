@@ -302,3 +302,60 @@ def test_the_agents_image_and_file_reach_the_visitors_widget(browser, app_server
     attachment_id = conversation.items.get(text="Here they are in blue, with the size chart.").attachments.first().pk
     response = visitor.request.get(f"{app_server.url}/chat/{widget.public_id}/files/{attachment_id}/")
     assert response.status == 403
+
+
+def test_a_visitor_who_left_an_address_emails_themselves_the_chat(browser, app_server, company_site, monkeypatch):
+    from django.core import mail
+    from playwright.sync_api import expect
+
+    from channels_app.chat import consumers, tasks
+
+    # No Celery worker here: the task runs in a thread, as a worker would run it.
+    def send_task(name, args):
+        assert name == "channels_app.chat.tasks.send_asked_transcript"
+        threading.Thread(target=lambda: tasks.send_asked_transcript.apply(args=args), daemon=True).start()
+
+    monkeypatch.setattr(consumers.current_app, "send_task", send_task)
+    site_dir, site_url = company_site
+    agent = factories.make_user(email="ada@example.test", password=PASSWORD, first_name="Ada")
+    factories.make_inbox(name="Chat", kind=Channel.Kind.CHAT, default=True, members=[agent])
+    factories.make_available(agent, Channel.Kind.CHAT)
+    entry_point = factories.make_entry_point(
+        kind=EntryPoint.Kind.CHAT_WIDGET, channel_kind=Channel.Kind.CHAT, display_name="Acme chat"
+    )
+    widget = ChatWidget.objects.create(
+        entry_point=entry_point, name="Acme Support", allowed_origins=[site_url], ask_for_contact=True
+    )
+    (site_dir / "index.html").write_text(
+        "<!doctype html><title>Acme</title><h1>Acme shoes</h1>"
+        f'<script src="{app_server.url}/chat/widget.js" data-entry-point="{widget.public_id}" async></script>'
+    )
+
+    visitor = browser.new_context().new_page()
+    visitor.set_default_timeout(8000)
+    visitor.goto(site_url)
+    visitor.get_by_role("button", name="Open chat").click()
+    email_me = visitor.get_by_role("button", name="Email me this chat")
+    expect(email_me).to_be_hidden()  # no address yet
+    visitor.get_by_role("textbox", name="Your name").fill("Maya")
+    visitor.get_by_role("textbox", name="Your email").fill("maya@example.com")
+    visitor.get_by_role("button", name="Save").click()
+    message_box = visitor.get_by_role("textbox", name="Message")
+    message_box.fill("Do you ship to Spain?")
+    message_box.press("Enter")
+    expect(visitor.locator(".meta.mine").last).to_have_text("Sent")
+
+    email_me.click()
+    expect(visitor.locator(".transcript")).to_contain_text("On its way to maya@example.com.")
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    visitor.screenshot(path=SHOTS / "3-email-me-this-chat.png")
+    deadline = time.monotonic() + 15
+    while not mail.outbox and time.monotonic() < deadline:
+        time.sleep(0.1)
+    [email] = mail.outbox
+    assert email.to == ["maya@example.com"] and "Do you ship to Spain?" in email.body
+    assert "(times in " in email.body  # the browser's own time zone
+
+    email_me.click()  # again at once: told when it can be asked again, nothing more is sent
+    expect(visitor.locator(".error")).to_contain_text("You can ask again in 10 minutes")
+    assert len(mail.outbox) == 1
