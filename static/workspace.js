@@ -109,16 +109,22 @@
   document.addEventListener("change", function (event) {
     if (event.target.classList && event.target.classList.contains("row-check")) { syncBulkBar(); }
   });
+  // A live update redraws the list (#list-pane), its rows (#list-body) or single rows (#row-<id>).
+  function redrawsRows(event) {
+    var id = event.detail.target ? event.detail.target.id : "";
+    return id === "list-pane" || id === "list-body" || id.indexOf("row-") === 0;
+  }
   var keptChecks = [];
   document.addEventListener("htmx:oobBeforeSwap", function (event) {
-    if (event.detail.target && event.detail.target.id === "list-pane") { keptChecks = checkedIds(); }
+    if (redrawsRows(event)) { keptChecks = keptChecks.concat(checkedIds()); }
   });
   document.addEventListener("htmx:oobAfterSwap", function (event) {
-    if (!event.detail.target || event.detail.target.id !== "list-pane") { return; }
+    if (!redrawsRows(event)) { return; }
     keptChecks.forEach(function (id) {
       var box = document.querySelector(".row-check[value='" + id + "']");
       if (box) { box.checked = true; }
     });
+    keptChecks = [];
     syncBulkBar();
   });
 

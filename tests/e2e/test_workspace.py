@@ -357,10 +357,17 @@ def test_pushed_updates_bring_only_new_items_in_their_place_and_redraw_on_a_chan
             for pk in ada.eval_on_selector_all("#timeline-items [id^=item-]", "els => els.map(e => e.id.slice(5))")
         ]
 
+    # Rows ticked for a bulk action stay ticked when a live update redraws them.
+    ada.get_by_test_id(f"check-{maya.pk}").check()
+    ada.get_by_test_id(f"check-{ben.pk}").check()
     first = factories.make_item(maya, text="Is it on its way?")
     Conversation.touch(maya.pk, items_changed=False)
     expect(ada.locator(f"#item-{first.pk}")).to_contain_text("Is it on its way?")
     expect(ada.locator(f"#row-{maya.pk}")).to_contain_text("Is it on its way?")  # the row's preview too
+    expect(ada.get_by_test_id(f"check-{maya.pk}")).to_be_checked()
+    expect(ada.get_by_test_id("bulk-bar")).to_contain_text("2 selected")
+    ada.get_by_test_id(f"check-{maya.pk}").uncheck()
+    ada.get_by_test_id(f"check-{ben.pk}").uncheck()
     assert any("timeline-delta" in answer.text() and "timeline-items" not in answer.text() for answer in answers)
 
     # Written before the next one but committed after it: its id is lower than one the page shows.
