@@ -384,6 +384,12 @@ def test_pushed_updates_bring_only_new_items_in_their_place_and_redraw_on_a_chan
     ada.set_viewport_size({"width": 1280, "height": 800})
     notice = ada.get_by_test_id("window-notice").bounding_box()
     assert notice["width"] > 400, notice  # the reply window's notice is not squeezed beside the key hints
+    # The top bar stays one row at a laptop's width, and no width scrolls the page sideways.
+    assert ada.evaluate("document.querySelector('.topbar').offsetHeight") < 60
+    for width in (1280, 1024, 820):
+        ada.set_viewport_size({"width": width, "height": 800})
+        assert ada.evaluate("document.documentElement.scrollWidth") <= width, width
+    ada.set_viewport_size({"width": 1280, "height": 800})
     screenshot(ada, "workspace-1280")
     ada.set_viewport_size({"width": 1440, "height": 900})
 
