@@ -207,7 +207,7 @@ def forget_asking(visitor: ChatVisitor) -> None:
 
 
 def _asked_key(visitor: ChatVisitor) -> str:
-    return f"chat-transcript-asked:{visitor.pk}"
+    return f"chat-transcript-asked:{visitor.visitor_id}"  # random, never reused like a row id
 
 
 def send_asked_transcript(conversation_id: int, visitor_id: int) -> str:
