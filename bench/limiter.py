@@ -16,7 +16,8 @@ and for which page.
 Rounds alternate (ABAB…, --pairs pairs) between the drainer of --baseline-ref (a
 copy of that commit's tree, run by the same workers) and this tree's. The backlogs are
 queued once (send_reply); each round drains a fresh copy of that database, after
-sending the drain kicks send_reply sends on commit (one per reply, in order).
+sending the drain kicks that tree's send_reply sends on commit (the baseline one per
+reply, in order; this tree one per account, as the lease collapses the rest).
 
 Prints per round and per variant (median and range over its rounds): the most sends
 the API saw in any window per account (must be <= the limit), utilisation per
@@ -165,10 +166,19 @@ def run_round(label, tree, args, env, template, database, entry_points):
     env = dict(env, META_GRAPH_URL=fake.url, BENCH_DRAIN_LOG=str(drain_log), PYTHONPATH=str(tree))
     app.control.purge()
     total = args.accounts * args.messages
-    # The kick each send_reply sends on commit, in the order the replies were queued.
+    # What send_reply does on commit, reply by reply in the order they were queued: the
+    # baseline sends a kick each time; this tree's _kick only while no kick or drain holds
+    # the Entry Point's lease (the first reply of each account, as no worker runs yet).
+    if tree == ROOT:
+        from conversations.outbound import _kick as kick
+    else:
+
+        def kick(entry_point_id):
+            app.send_task("conversations.tasks.drain_entry_point", args=[entry_point_id], countdown=0)
+
     for _ in range(args.messages):
         for entry_point_id in entry_points.values():
-            app.send_task("conversations.tasks.drain_entry_point", args=[entry_point_id], countdown=0)
+            kick(entry_point_id)
     workers = start_workers(env, args.workers, media_worker=False, command=[PYTHON, WORKER], cwd=tree)
     started = time.monotonic()
     try:

@@ -91,14 +91,26 @@ def check_window(
 
 
 def enqueue_drain(entry_point_id: int) -> None:
+    """Have the Entry Point's queue drained once the transaction commits (see `_kick`)."""
     transaction.on_commit(lambda: _kick(entry_point_id))
 
 
-def _kick(entry_point_id: int, countdown: float = 0) -> None:
+def _kick(entry_point_id: int) -> None:
+    """Enqueue a drain of the Entry Point holding its lease, or nothing while the lease is held.
+
+    A held lease means a drain at work, its continuation due, or a kick still in the queue:
+    each of those sends what is queued now (a drain looks for due messages once more after
+    letting go of its lease). So there is one kick per Entry Point at a time, not one per
+    reply, and a continuation never waits behind a queue of them (Redis has no delayed
+    delivery: a task due now reaches a worker after every task ahead of it)."""
+    owner = uuid.uuid4().hex
+    if not take_lease(entry_point_id, owner):
+        return
     try:
-        current_app.send_task("conversations.tasks.drain_entry_point", args=[entry_point_id], countdown=countdown)
+        current_app.send_task("conversations.tasks.drain_entry_point", args=[entry_point_id], kwargs={"owner": owner})
     except Exception as error:
-        # The beat task re-kicks entry points with a backlog; nothing is lost.
+        # The next reply kicks again, and the beat task re-kicks entry points with a backlog.
+        release_lease(entry_point_id, owner)
         logger.warning("Drain of entry point %s not enqueued: %s", entry_point_id, error)
 
 
@@ -525,7 +537,7 @@ def drain_entry_point(entry_point_id: int, owner: str | None = None, max_seconds
     owner = owner or uuid.uuid4().hex
     if not take_lease(entry_point_id, owner):
         return DrainResult()  # another drainer is at work; it picks our messages up
-    sent, again_in, again_at, keep = 0, None, None, False
+    sent, again_in, again_at, keep, idle = 0, None, None, False, False
     started = timezone.now()
     sends = _Sends(sends_in_flight())
     try:
@@ -547,7 +559,7 @@ def drain_entry_point(entry_point_id: int, owner: str | None = None, max_seconds
                 if sends.in_flight:  # a send that finishes may make its customer's next message due
                     sent += _wait_for_one(sends)
                     continue
-                again_in = wait_seconds
+                again_in, idle = wait_seconds, True
                 break
             limit = sender.rate_limit(entry_point)
             slot_id = None
@@ -583,6 +595,9 @@ def drain_entry_point(entry_point_id: int, owner: str | None = None, max_seconds
     if "rate_limited" in outcomes:  # a send still in flight when the drain stopped
         release_lease(entry_point_id, owner)
         return DrainResult(sent, RATE_LIMIT_BACKOFF.total_seconds())
+    if idle and _has_due(entry_point_id):
+        # Queued after our last look, and its kick found our lease held: nobody else sends it.
+        _kick(entry_point_id)
     return DrainResult(sent, again_in, again_at, owner if keep else "")
 
 
@@ -626,6 +641,28 @@ def _next_due(
     if earliest is None:
         return None, None
     return None, max((earliest - now).total_seconds(), 0.01)
+
+
+def _has_due(entry_point_id: int) -> bool:
+    """Whether a message may go now (read only, so without the lease: a message in doubt
+    blocks its customer, as it does until the drainer resolves it)."""
+    now = timezone.now()
+    blocked = set()
+    pending = (
+        OutboundMessage.objects.filter(
+            entry_point_id=entry_point_id, status__in=[OutboundMessage.Status.QUEUED, OutboundMessage.Status.SENDING]
+        )
+        .order_by("id")
+        .values_list("recipient_id", "status", "next_attempt_at")[:500]
+    )
+    for recipient_id, status, next_attempt_at in pending:
+        if recipient_id in blocked:
+            continue
+        if status == OutboundMessage.Status.SENDING or next_attempt_at > now:
+            blocked.add(recipient_id)
+            continue
+        return True
+    return False
 
 
 def _resolve_in_doubt(sender: ChannelSender, message: OutboundMessage, now) -> OutboundMessage | None:

@@ -337,7 +337,7 @@ def test_send_reply_enqueues_the_drainer_on_commit(conversation, agent, django_c
             send_reply(conversation, agent, "Hi")
 
     send_task.assert_called_once_with(
-        "conversations.tasks.drain_entry_point", args=[conversation.entry_point_id], countdown=0
+        "conversations.tasks.drain_entry_point", args=[conversation.entry_point_id], kwargs={"owner": mock.ANY}
     )
 
 
