@@ -12,6 +12,7 @@ import responses
 import time_machine
 from django.db import OperationalError
 from django.test import override_settings
+from django.utils import timezone
 
 from conversations import outbound, tasks
 from conversations.models import OutboundMessage, SendSlot
@@ -98,14 +99,34 @@ def test_the_task_schedules_one_continuation_exactly_when_the_slot_frees(account
         conversation = conversation_with(account, "IGSID-1")
         for n in range(3):
             send_reply(conversation, agent, f"message {n}")
-        with mock.patch.object(tasks.drain_entry_point, "apply_async") as schedule:
+        with mock.patch.object(tasks, "drain_later") as schedule:
             tasks.drain_entry_point(account.entry_point_id)
             tasks.drain_entry_point(account.entry_point_id)  # a kick while the budget is full
 
-    schedule.assert_called_once()
-    assert schedule.call_args.kwargs["eta"] == START + timedelta(seconds=300)
-    assert schedule.call_args.kwargs["kwargs"]["owner"]
-    assert "countdown" not in schedule.call_args.kwargs
+    schedule.assert_called_once_with(account.entry_point_id, mock.ANY, START + timedelta(seconds=300))
+    assert schedule.call_args.args[1]  # as the owner of the lease it kept
+
+
+def test_a_continuation_is_published_when_due_not_held_by_a_worker_until_then(db):
+    published = threading.Event()
+    with mock.patch.object(
+        tasks.drain_entry_point, "apply_async", side_effect=lambda **kwargs: published.set()
+    ) as publish:
+        tasks.drain_later(7, "kept lease", timezone.now() + timedelta(milliseconds=50))
+        assert not publish.called  # no task with an ETA for a worker to sit on
+        assert published.wait(timeout=5)
+
+    publish.assert_called_once_with(args=[7], kwargs={"owner": "kept lease"}, eta=None)
+
+
+def test_a_stopping_worker_hands_its_waiting_continuations_to_the_broker(db):
+    due = timezone.now() + timedelta(minutes=5)
+    with mock.patch.object(tasks.drain_entry_point, "apply_async") as publish:
+        tasks.drain_later(7, "kept lease", due)
+        tasks._hand_later_drains_to_the_broker()
+        tasks._hand_later_drains_to_the_broker()  # both shutdown signals: handed over once
+
+    publish.assert_called_once_with(args=[7], kwargs={"owner": "kept lease"}, eta=due)
 
 
 @override_settings(INSTAGRAM_SEND_LIMIT=1, INSTAGRAM_SEND_WINDOW_SECONDS=10)
