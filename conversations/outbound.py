@@ -20,7 +20,7 @@ from datetime import timedelta
 
 from celery import current_app
 from django.conf import settings
-from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
+from django.db import DEFAULT_DB_ALIAS, IntegrityError, connection, connections, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -747,15 +747,18 @@ def _record_sent(message: OutboundMessage, message_id: str) -> None:
         message.last_error = ""
         message.save(update_fields=["status", "message_id", "sent_at", "last_error"])
         item = TimelineItem.objects.select_for_update().get(pk=message.item_id)
-        fields = ["delivery_status"]
         if item.delivery_status in (TimelineItem.Delivery.QUEUED, TimelineItem.Delivery.FAILED, ""):
             item.delivery_status = TimelineItem.Delivery.SENT
         if message_id and not item.external_id:
-            taken = TimelineItem.objects.filter(entry_point_id=item.entry_point_id, external_id=message_id).exists()
-            if not taken:
+            # Set and checked in one step (the unique constraint), not looked up first: an echo
+            # recorded meanwhile may carry the same id.
+            try:
+                with transaction.atomic():
+                    TimelineItem.objects.filter(pk=item.pk).update(external_id=message_id)
                 item.external_id = message_id
-                fields.append("external_id")
-        item.save(update_fields=fields)
+            except IntegrityError:
+                pass  # another item has it: the customer's message a like answered, or an echo
+        item.save(update_fields=["delivery_status"])
         Conversation.touch(item.conversation_id)
     signals.outbound_sent.send(sender=TimelineItem, item=item, message_id=message_id)
 
