@@ -8,7 +8,7 @@ Wraps `conversations.outbound.take_lease`, `drain_entry_point`, its `time.sleep`
 and `conversations.limiter.acquire_slot` (module attributes, looked up at call
 time) and appends one JSON line per drain to $BENCH_DRAIN_LOG: the Entry Point,
 when it started and ran, the ETA it was scheduled for, what it sent, when it asked
-to run again, whether it found the lease taken by another worker, the time spent in
+to run again (and as which lease owner), whether it found the lease taken by another worker, the time spent in
 acquire_slot (which waits for the Entry Point's row lock), the time it slept holding
 the lease, and the wall-clock time of each slot it was granted. Nothing in the app is
 changed; only this process's functions are wrapped.
@@ -92,8 +92,13 @@ def drain_entry_point(entry_point_id, *args, **kwargs):
         "started": started,
         "seconds": time.time() - started,
         "eta": scheduled_for(),
+        "owner": kwargs.get("owner"),
         "sent": result.sent,
         "again_in": result.again_in,
+        # The continuation this drain asked for (a drain that kept its lease), for its lateness
+        # when it is published at its due time rather than held by a worker with an ETA.
+        "again_at": result.again_at.timestamp() if getattr(result, "again_at", None) else None,
+        "lease_owner": getattr(result, "lease_owner", ""),
         "lease_taken": state.lease_taken,
         "acquires": state.acquires,
         "acquire_seconds": state.acquire_seconds,

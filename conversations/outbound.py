@@ -20,7 +20,7 @@ from datetime import timedelta
 
 from celery import current_app
 from django.conf import settings
-from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
+from django.db import DEFAULT_DB_ALIAS, IntegrityError, connection, connections, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -91,14 +91,26 @@ def check_window(
 
 
 def enqueue_drain(entry_point_id: int) -> None:
+    """Have the Entry Point's queue drained once the transaction commits (see `_kick`)."""
     transaction.on_commit(lambda: _kick(entry_point_id))
 
 
-def _kick(entry_point_id: int, countdown: float = 0) -> None:
+def _kick(entry_point_id: int) -> None:
+    """Enqueue a drain of the Entry Point holding its lease, or nothing while the lease is held.
+
+    A held lease means a drain at work, its continuation due, or a kick still in the queue:
+    each of those sends what is queued now (a drain looks for due messages once more after
+    letting go of its lease). So there is one kick per Entry Point at a time, not one per
+    reply, and a continuation never waits behind a queue of them (Redis has no delayed
+    delivery: a task due now reaches a worker after every task ahead of it)."""
+    owner = uuid.uuid4().hex
+    if not take_lease(entry_point_id, owner):
+        return
     try:
-        current_app.send_task("conversations.tasks.drain_entry_point", args=[entry_point_id], countdown=countdown)
+        current_app.send_task("conversations.tasks.drain_entry_point", args=[entry_point_id], kwargs={"owner": owner})
     except Exception as error:
-        # The beat task re-kicks entry points with a backlog; nothing is lost.
+        # The next reply kicks again, and the beat task re-kicks entry points with a backlog.
+        release_lease(entry_point_id, owner)
         logger.warning("Drain of entry point %s not enqueued: %s", entry_point_id, error)
 
 
@@ -526,7 +538,7 @@ def drain_entry_point(entry_point_id: int, owner: str | None = None, max_seconds
     owner = owner or uuid.uuid4().hex
     if not take_lease(entry_point_id, owner):
         return DrainResult()  # another drainer is at work; it picks our messages up
-    sent, again_in, again_at, keep = 0, None, None, False
+    sent, again_in, again_at, keep, idle = 0, None, None, False, False
     started = timezone.now()
     sends = _Sends(sends_in_flight())
     try:
@@ -548,7 +560,7 @@ def drain_entry_point(entry_point_id: int, owner: str | None = None, max_seconds
                 if sends.in_flight:  # a send that finishes may make its customer's next message due
                     sent += _wait_for_one(sends)
                     continue
-                again_in = wait_seconds
+                again_in, idle = wait_seconds, True
                 break
             limit = sender.rate_limit(entry_point)
             slot_id = None
@@ -584,6 +596,9 @@ def drain_entry_point(entry_point_id: int, owner: str | None = None, max_seconds
     if "rate_limited" in outcomes:  # a send still in flight when the drain stopped
         release_lease(entry_point_id, owner)
         return DrainResult(sent, RATE_LIMIT_BACKOFF.total_seconds())
+    if idle and _has_due(entry_point_id):
+        # Queued after our last look, and its kick found our lease held: nobody else sends it.
+        _kick(entry_point_id)
     return DrainResult(sent, again_in, again_at, owner if keep else "")
 
 
@@ -627,6 +642,28 @@ def _next_due(
     if earliest is None:
         return None, None
     return None, max((earliest - now).total_seconds(), 0.01)
+
+
+def _has_due(entry_point_id: int) -> bool:
+    """Whether a message may go now (read only, so without the lease: a message in doubt
+    blocks its customer, as it does until the drainer resolves it)."""
+    now = timezone.now()
+    blocked = set()
+    pending = (
+        OutboundMessage.objects.filter(
+            entry_point_id=entry_point_id, status__in=[OutboundMessage.Status.QUEUED, OutboundMessage.Status.SENDING]
+        )
+        .order_by("id")
+        .values_list("recipient_id", "status", "next_attempt_at")[:500]
+    )
+    for recipient_id, status, next_attempt_at in pending:
+        if recipient_id in blocked:
+            continue
+        if status == OutboundMessage.Status.SENDING or next_attempt_at > now:
+            blocked.add(recipient_id)
+            continue
+        return True
+    return False
 
 
 def _resolve_in_doubt(sender: ChannelSender, message: OutboundMessage, now) -> OutboundMessage | None:
@@ -711,15 +748,18 @@ def _record_sent(message: OutboundMessage, message_id: str) -> None:
         message.last_error = ""
         message.save(update_fields=["status", "message_id", "sent_at", "last_error"])
         item = TimelineItem.objects.select_for_update().get(pk=message.item_id)
-        fields = ["delivery_status"]
         if item.delivery_status in (TimelineItem.Delivery.QUEUED, TimelineItem.Delivery.FAILED, ""):
             item.delivery_status = TimelineItem.Delivery.SENT
         if message_id and not item.external_id:
-            taken = TimelineItem.objects.filter(entry_point_id=item.entry_point_id, external_id=message_id).exists()
-            if not taken:
+            # Set and checked in one step (the unique constraint), not looked up first: an echo
+            # recorded meanwhile may carry the same id.
+            try:
+                with transaction.atomic():
+                    TimelineItem.objects.filter(pk=item.pk).update(external_id=message_id)
                 item.external_id = message_id
-                fields.append("external_id")
-        item.save(update_fields=fields)
+            except IntegrityError:
+                pass  # another item has it: the customer's message a like answered, or an echo
+        item.save(update_fields=["delivery_status"])
         Conversation.touch(item.conversation_id)
     signals.outbound_sent.send(sender=TimelineItem, item=item, message_id=message_id)
 

@@ -262,7 +262,9 @@ def test_token_invalid_then_reauthorize_resumes_the_queued_sends(admin_client, d
         with django_capture_on_commit_callbacks(execute=True):
             admin_client.post(CONFIRM_URL, {"page_id": ["100000000000001"]})
 
-    send_task.assert_any_call("conversations.tasks.drain_entry_point", args=[account.entry_point_id], countdown=0)
+    send_task.assert_any_call(
+        "conversations.tasks.drain_entry_point", args=[account.entry_point_id], kwargs={"owner": mock.ANY}
+    )
     item.refresh_from_db()
     assert item.delivery_status == TimelineItem.Delivery.QUEUED
     assert OutboundMessage.objects.get().status == "queued"

@@ -12,6 +12,7 @@ import responses
 import time_machine
 from django.db import OperationalError
 from django.test import override_settings
+from django.utils import timezone
 
 from conversations import outbound, tasks
 from conversations.models import OutboundMessage, SendSlot
@@ -98,14 +99,34 @@ def test_the_task_schedules_one_continuation_exactly_when_the_slot_frees(account
         conversation = conversation_with(account, "IGSID-1")
         for n in range(3):
             send_reply(conversation, agent, f"message {n}")
-        with mock.patch.object(tasks.drain_entry_point, "apply_async") as schedule:
+        with mock.patch.object(tasks, "drain_later") as schedule:
             tasks.drain_entry_point(account.entry_point_id)
             tasks.drain_entry_point(account.entry_point_id)  # a kick while the budget is full
 
-    schedule.assert_called_once()
-    assert schedule.call_args.kwargs["eta"] == START + timedelta(seconds=300)
-    assert schedule.call_args.kwargs["kwargs"]["owner"]
-    assert "countdown" not in schedule.call_args.kwargs
+    schedule.assert_called_once_with(account.entry_point_id, mock.ANY, START + timedelta(seconds=300))
+    assert schedule.call_args.args[1]  # as the owner of the lease it kept
+
+
+def test_a_continuation_is_published_when_due_not_held_by_a_worker_until_then(db):
+    published = threading.Event()
+    with mock.patch.object(
+        tasks.drain_entry_point, "apply_async", side_effect=lambda **kwargs: published.set()
+    ) as publish:
+        tasks.drain_later(7, "kept lease", timezone.now() + timedelta(milliseconds=50))
+        assert not publish.called  # no task with an ETA for a worker to sit on
+        assert published.wait(timeout=5)
+
+    publish.assert_called_once_with(args=[7], kwargs={"owner": "kept lease"}, eta=None)
+
+
+def test_a_stopping_worker_hands_its_waiting_continuations_to_the_broker(db):
+    due = timezone.now() + timedelta(minutes=5)
+    with mock.patch.object(tasks.drain_entry_point, "apply_async") as publish:
+        tasks.drain_later(7, "kept lease", due)
+        tasks._hand_later_drains_to_the_broker()
+        tasks._hand_later_drains_to_the_broker()  # both shutdown signals: handed over once
+
+    publish.assert_called_once_with(args=[7], kwargs={"owner": "kept lease"}, eta=due)
 
 
 @override_settings(INSTAGRAM_SEND_LIMIT=1, INSTAGRAM_SEND_WINDOW_SECONDS=10)
@@ -197,3 +218,102 @@ def test_a_drain_the_database_refused_runs_again(db):
 
     assert result.get() == 1
     assert drain.call_count == 2
+
+
+DRAIN_TASK = "conversations.tasks.drain_entry_point"
+
+
+def test_replies_while_no_drainer_is_at_work_send_one_kick(account, agent, django_capture_on_commit_callbacks):
+    conversation = conversation_with(account, "IGSID-1")
+    with mock.patch.object(outbound.current_app, "send_task") as send_task:
+        with django_capture_on_commit_callbacks(execute=True):
+            for n in range(3):
+                send_reply(conversation, agent, f"message {n}")
+
+    send_task.assert_called_once_with(DRAIN_TASK, args=[account.entry_point_id], kwargs={"owner": mock.ANY})
+
+
+def test_replies_while_the_lease_is_held_send_no_kick(account, agent, django_capture_on_commit_callbacks):
+    conversation = conversation_with(account, "IGSID-1")
+    assert outbound.take_lease(account.entry_point_id, "a drain at work")
+    with mock.patch.object(outbound.current_app, "send_task") as send_task:
+        with django_capture_on_commit_callbacks(execute=True):
+            send_reply(conversation, agent, "Hi")
+
+    send_task.assert_not_called()
+
+
+def test_a_reply_kicks_again_once_a_crashed_drainers_lease_expires(account, agent, django_capture_on_commit_callbacks):
+    conversation = conversation_with(account, "IGSID-1")
+    with time_machine.travel(START, tick=False) as traveller:
+        assert outbound.take_lease(account.entry_point_id, "crashed")
+        traveller.shift(outbound.LEASE_SECONDS + 1)
+        with mock.patch.object(outbound.current_app, "send_task") as send_task:
+            with django_capture_on_commit_callbacks(execute=True):
+                send_reply(conversation, agent, "Hi")
+
+    send_task.assert_called_once()
+
+
+def test_a_kick_the_broker_refused_leaves_the_lease_free(account, agent, django_capture_on_commit_callbacks):
+    conversation = conversation_with(account, "IGSID-1")
+    with mock.patch.object(outbound.current_app, "send_task", side_effect=ConnectionRefusedError) as send_task:
+        with django_capture_on_commit_callbacks(execute=True):
+            send_reply(conversation, agent, "Hi")
+            send_reply(conversation, agent, "Are you there?")
+
+    assert send_task.call_count == 2  # the second reply tried again
+    assert outbound.take_lease(account.entry_point_id, "the beat's drainer")
+
+
+@responses.activate
+def test_the_kicked_drain_sends_as_the_lease_it_was_kicked_with(account, agent, django_capture_on_commit_callbacks):
+    answer_meta(account)
+    conversation = conversation_with(account, "IGSID-1")
+    with mock.patch.object(outbound.current_app, "send_task") as send_task:
+        with django_capture_on_commit_callbacks(execute=True):
+            send_reply(conversation, agent, "Hi")
+
+    result = tasks.drain_entry_point(*send_task.call_args.kwargs["args"], **send_task.call_args.kwargs["kwargs"])
+
+    assert result == 1
+    assert outbound.take_lease(account.entry_point_id, "next kick")  # released when the queue was empty
+
+
+@responses.activate
+def test_a_reply_queued_after_the_drainers_last_look_is_sent(account, agent, django_capture_on_commit_callbacks):
+    answer_meta(account)
+    conversation = conversation_with(account, "IGSID-1")
+    queue_replies(agent, [conversation], 1)
+    look = outbound._next_due
+    replied = []
+
+    def reply_after_the_last_look(*args, **kwargs):
+        due = look(*args, **kwargs)
+        if due[0] is None and not replied:  # the drainer is about to let go of its lease
+            with django_capture_on_commit_callbacks(execute=True):
+                replied.append(send_reply(conversation, agent, "One more thing"))
+        return due
+
+    with (
+        mock.patch.object(outbound, "_next_due", side_effect=reply_after_the_last_look),
+        mock.patch.object(outbound.current_app, "send_task") as send_task,
+    ):
+        first = drain_entry_point(account.entry_point_id)
+    # The reply's own kick found the lease held; the drainer kicked once it had let go.
+    send_task.assert_called_once_with(DRAIN_TASK, args=[account.entry_point_id], kwargs={"owner": mock.ANY})
+    second = drain_entry_point(account.entry_point_id, **send_task.call_args.kwargs["kwargs"])
+
+    assert (first.sent, second.sent) == (1, 1)
+    assert set(OutboundMessage.objects.values_list("status", flat=True)) == {OutboundMessage.Status.SENT}
+
+
+@responses.activate
+def test_a_drain_that_finds_nothing_new_kicks_nothing(account, agent):
+    answer_meta(account)
+    queue_replies(agent, [conversation_with(account, "IGSID-1")], 2)
+    with mock.patch.object(outbound.current_app, "send_task") as send_task:
+        result = drain_entry_point(account.entry_point_id)
+
+    assert result.sent == 2
+    send_task.assert_not_called()

@@ -119,6 +119,18 @@ def test_a_window_that_closes_while_queued_fails_the_message_without_calling_met
 
 
 @responses.activate
+def test_a_message_id_another_item_already_carries_stays_with_it(conversation, agent):
+    make_item(conversation, external_id="mid.1")  # e.g. the send's echo, recorded first
+    responses.post(send_url(conversation), json={"recipient_id": "IGSID-1", "message_id": "mid.1"})
+
+    item = send_reply(conversation, agent, "Hi")
+    drain(conversation)
+
+    item.refresh_from_db()
+    assert (item.delivery_status, item.external_id) == ("sent", None)
+
+
+@responses.activate
 def test_a_like_is_sent_as_the_heart_reaction_on_the_customers_message(conversation, agent):
     message = make_item(conversation, external_id="mid.customer.1")
     responses.post(send_url(conversation), json={"recipient_id": "IGSID-1"})
@@ -337,7 +349,7 @@ def test_send_reply_enqueues_the_drainer_on_commit(conversation, agent, django_c
             send_reply(conversation, agent, "Hi")
 
     send_task.assert_called_once_with(
-        "conversations.tasks.drain_entry_point", args=[conversation.entry_point_id], countdown=0
+        "conversations.tasks.drain_entry_point", args=[conversation.entry_point_id], kwargs={"owner": mock.ANY}
     )
 
 

@@ -298,4 +298,6 @@ def test_reauthorize_resumes_queued_sends_with_the_flag_cleared(
     account.refresh_from_db()
     assert account.status == InstagramAccount.Status.CONNECTED
     assert outbound.sending_state(account.entry_point).reason == ""
-    send_task.assert_any_call("conversations.tasks.drain_entry_point", args=[account.entry_point_id], countdown=0)
+    send_task.assert_any_call(
+        "conversations.tasks.drain_entry_point", args=[account.entry_point_id], kwargs={"owner": mock.ANY}
+    )
