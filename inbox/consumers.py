@@ -14,6 +14,7 @@ and hears who else is there). The polls remain as the fallback.
 """
 
 import asyncio
+import collections
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
@@ -25,8 +26,10 @@ from inbox import presence, reading
 
 # A page shows at most a page of conversations plus the open one.
 MAX_WATCHED = listing.PAGE_SIZE + 1
-# A busy inbox changes many times a second: each socket looks for new notices at most this often (s).
+# A busy inbox changes many times a second: each socket looks for new notices at most this often (s),
 NOTICES_EVERY = 1.0
+# and tells its page at most this often that something changed (the page fetches all of it at once).
+NOTE_EVERY = 0.1
 
 
 @database_sync_to_async
@@ -88,14 +91,18 @@ class InboxConsumer(AsyncJsonWebsocketConsumer):
         self.viewing = None
         self.notices_checked = 0.0
         self.notices_due = None
+        self.note_sent = 0.0
+        self.note_due = None
+        self.heard = collections.deque(maxlen=64)  # the latest announcements (`change`) told
         for inbox_id in self.inbox_ids:
             await self.channel_layer.group_add(inbox_group(inbox_id), self.channel_name)
         await self.accept()
         await self.send_json({"type": "hello"})
 
     async def disconnect(self, code):
-        if getattr(self, "notices_due", None) is not None:
-            self.notices_due.cancel()
+        for due in (getattr(self, "notices_due", None), getattr(self, "note_due", None)):
+            if due is not None:
+                due.cancel()
         if getattr(self, "viewing", None) is not None:
             await _leave(self.scope["user"], self.viewing)
             await self._presence_changed(self.viewing)
@@ -168,7 +175,12 @@ class InboxConsumer(AsyncJsonWebsocketConsumer):
     # Group messages ------------------------------------------------------
 
     async def conversation_changed(self, event):
-        await self.send_json({"type": "changed", "conversation_id": event["conversation_id"]})
+        change = event.get("change")
+        if change is not None:
+            if change in self.heard:
+                return  # the same announcement through the other group
+            self.heard.append(change)
+        await self._tell_changed(event["conversation_id"])
         if self.notify_after is None or self.notices_due is not None:
             return  # the page takes no notices, or a look is due already
         wait = self.notices_checked + NOTICES_EVERY - asyncio.get_running_loop().time()
@@ -176,6 +188,21 @@ class InboxConsumer(AsyncJsonWebsocketConsumer):
             await self._send_notices()
         else:
             self.notices_due = asyncio.ensure_future(self._send_notices(after=wait))
+
+    async def _tell_changed(self, conversation_id, after: float = 0):
+        """A note to the page, at most one per NOTE_EVERY: one due later covers every change until then."""
+        if after:
+            await asyncio.sleep(after)
+            self.note_due = None
+        elif self.note_due is not None:
+            return
+        else:
+            wait = self.note_sent + NOTE_EVERY - asyncio.get_running_loop().time()
+            if wait > 0:
+                self.note_due = asyncio.ensure_future(self._tell_changed(conversation_id, after=wait))
+                return
+        self.note_sent = asyncio.get_running_loop().time()
+        await self.send_json({"type": "changed", "conversation_id": conversation_id})
 
     async def _send_notices(self, after: float = 0):
         if after:

@@ -1,6 +1,7 @@
 """The core says a conversation changed (after commit): tell the sockets of its inbox."""
 
 import logging
+import secrets
 
 from conversations import signals
 from conversations.models import Conversation
@@ -14,7 +15,14 @@ logger = logging.getLogger(__name__)
 def on_conversation_changed(sender, conversation_id, inbox_id=None, **kwargs):
     if inbox_id is None:
         inbox_id = Conversation.objects.filter(pk=conversation_id).values_list("inbox_id", flat=True).first()
-    message = {"type": "conversation.changed", "conversation_id": conversation_id, "inbox_id": inbox_id}
+    # `change` names this announcement: a socket in both groups (its inbox's, and the conversation's
+    # because its page shows it) hears it twice and tells its page once.
+    message = {
+        "type": "conversation.changed",
+        "conversation_id": conversation_id,
+        "inbox_id": inbox_id,
+        "change": secrets.token_hex(6),
+    }
     groups = [inbox_group(inbox_id)] if inbox_id is not None else []
     groups.append(conversation_group(conversation_id))
     try:

@@ -242,3 +242,43 @@ def test_a_burst_of_changes_looks_for_notices_once_a_second_and_misses_none(ada,
 
     assert [notice["body"] for batch in told for notice in batch["notices"]] == [f"Message {n}" for n in range(5)]
     assert len(looks) == 2  # one at once, one for the rest of the burst
+
+
+def test_a_change_heard_through_both_groups_is_told_once(ada, conversation):
+    """The page shows the conversation (its group) and it is in the agent's inbox (that group too)."""
+
+    async def scenario():
+        socket = await connected(ada)
+        await socket.send_json_to({"type": "watch", "conversation_ids": [conversation.pk]})
+        await socket.receive_nothing(timeout=0.2)  # the watch is in place
+        await database_sync_to_async(customer_writes)(conversation, "Any news?")
+        told = [await next_of_type(socket, "changed")]
+        while not await socket.receive_nothing(timeout=0.5):
+            message = await socket.receive_json_from()
+            if message["type"] == "changed":
+                told.append(message)
+        await socket.disconnect()
+        return told
+
+    assert run(scenario) == [{"type": "changed", "conversation_id": conversation.pk}]
+
+
+def test_a_burst_of_changes_is_told_at_once_and_once_more_after_it(ada, conversation, monkeypatch):
+    """At most one note per NOTE_EVERY: the page fetches everything up to its moment, so one note due
+    after the burst covers the rest, and none is lost."""
+    from inbox import consumers
+
+    monkeypatch.setattr(consumers, "NOTE_EVERY", 1.0)
+
+    async def scenario():
+        socket = await connected(ada)
+        for number in range(5):
+            await database_sync_to_async(customer_writes)(conversation, f"Message {number}")
+        told = [await next_of_type(socket, "changed"), await next_of_type(socket, "changed", timeout=3)]
+        rest = await socket.receive_nothing(timeout=1.5)
+        await socket.disconnect()
+        return told, rest
+
+    told, rest = run(scenario)
+
+    assert [note["type"] for note in told] == ["changed", "changed"] and rest is True
