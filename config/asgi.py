@@ -13,9 +13,11 @@ from django.core.asgi import get_asgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 # Under ASGI a request's database work runs on whichever thread the executor picks, and Django's
 # persistent connections belong to a thread: kept open they pile up until PostgreSQL refuses new
-# clients (Django ticket #33497). The web process closes its connections after each request; the
-# workers, which run one task at a time per thread, keep theirs (CONN_MAX_AGE).
+# clients (Django ticket #33497). On PostgreSQL the web process lends connections from one pool
+# (config/settings.py, DATABASE_POOL); elsewhere it closes them after each request. The workers,
+# which run one task at a time per thread, keep theirs (CONN_MAX_AGE).
 os.environ["CONN_MAX_AGE"] = "0"
+os.environ.setdefault("DATABASE_POOL", "1")
 # Django first: the routing below imports models.
 django_application = get_asgi_application()
 
