@@ -1,3 +1,4 @@
+import copy
 import json
 import threading
 from datetime import UTC, datetime, timedelta
@@ -7,6 +8,7 @@ import pytest
 import responses
 import time_machine
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from channels_app.meta import inbound
@@ -306,6 +308,31 @@ def test_a_batched_delivery_applies_every_message_in_timestamp_order(account):
     assert Conversation.objects.count() == 2
     first_customer = Conversation.objects.get(customer__identities__external_id=CUSTOMER_IGSID)
     assert list(first_customer.items.values_list("text", flat=True)) == ["first", "second"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_first_delivery_is_applied_without_savepoints(account):
+    with CaptureQueriesContext(connection) as captured:
+        event = deliver(load("batched"))
+
+    assert event.status == WebhookEvent.Status.PROCESSED
+    assert items().count() == 3
+    assert not [query for query in captured if "SAVEPOINT" in query["sql"].upper()]
+
+
+def test_a_delivery_repeating_a_stored_message_stores_it_once_and_applies_the_rest(account):
+    payload = load("batched")
+    first = copy.deepcopy(payload)
+    first["entry"] = first["entry"][:1]
+    first["entry"][0]["messaging"] = first["entry"][0]["messaging"][:1]
+    deliver(first)
+
+    event = deliver(payload)
+
+    assert event.status == WebhookEvent.Status.PROCESSED
+    assert event.attempts == 1
+    mids = [item["message"]["mid"] for entry in payload["entry"] for item in entry["messaging"]]
+    assert sorted(items().values_list("external_id", flat=True)) == sorted(mids)
 
 
 def test_messenger_deliveries_without_a_messenger_page_are_ignored_with_the_reason(account):

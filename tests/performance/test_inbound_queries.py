@@ -82,7 +82,7 @@ def test_a_new_customers_first_message(configured):
     count = queries_to_process(message(1))
 
     assert TimelineItem.objects.filter(kind=TimelineItem.Kind.CUSTOMER_MESSAGE).count() == 1
-    assert count <= 15, count
+    assert count <= 13, count
 
 
 @time_machine.travel(MONDAY_NOON, tick=False)
@@ -92,4 +92,4 @@ def test_a_follow_up_message(configured):
     count = queries_to_process(message(2))
 
     assert TimelineItem.objects.filter(kind=TimelineItem.Kind.CUSTOMER_MESSAGE).count() == 2
-    assert count <= 8, count
+    assert count <= 6, count
