@@ -609,10 +609,10 @@ def test_a_published_batch_applies_each_delivery_and_a_poison_one_fails_alone(ac
     poison = WebhookEvent.objects.create(object="instagram", body=json.dumps(load("image_message")))
     real = webhooks.process_webhook_event
 
-    def process(event_id):
+    def process(event_id, entry_points=None):
         if event_id == poison.pk:
             raise KeyError("unexpected")
-        return real(event_id)
+        return real(event_id, entry_points)
 
     with mock.patch("channels_app.meta.processing.process_webhook_event", side_effect=process):
         results = process_webhook_events.apply(args=([poison.pk, good.pk],)).result
@@ -622,6 +622,21 @@ def test_a_published_batch_applies_each_delivery_and_a_poison_one_fails_alone(ac
     assert poison.status == WebhookEvent.Status.FAILED
     assert "KeyError" in poison.last_error
     assert items().get().text == "Hi, where is my order?"
+
+
+def test_a_batch_looks_each_entry_point_up_once(account):
+    from channels_app.meta.tasks import process_webhook_events
+
+    deliveries = [load("text_message"), load("image_message"), load("batched")]
+    events = [WebhookEvent.objects.create(object="instagram", body=json.dumps(payload)) for payload in deliveries]
+
+    with CaptureQueriesContext(connection) as captured:
+        results = process_webhook_events.apply(args=([event.pk for event in events],)).result
+
+    assert set(results.values()) == {"processed"}
+    lookups = [query for query in captured if 'FROM "channels_app_entrypoint"' in query["sql"]]
+    by_address = [query for query in lookups if IG_ACCOUNT_ID in query["sql"]]
+    assert len(by_address) == 1
 
 
 def test_a_batch_hands_a_delivery_hit_by_a_database_error_to_its_own_retrying_task(account):
