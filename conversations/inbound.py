@@ -182,6 +182,21 @@ def all_or_nothing():
         _mode.all_or_nothing = False
 
 
+@contextmanager
+def redelivery():
+    """Inside: the messages are probably stored already (the caller found one that was).
+
+    So `receive_message` looks for the message before it tries to store it: a
+    duplicate then costs two look-ups instead of a failed insert and the
+    savepoint around it (six statements on PostgreSQL).
+    """
+    _mode.redelivery = True
+    try:
+        yield
+    finally:
+        _mode.redelivery = False
+
+
 def receive_message(entry_point: EntryPoint, message: IncomingMessage, *, placeholder: bool = False) -> Received:
     """A customer's message at an Entry Point: stored once, in their open (routed) conversation.
 
@@ -192,7 +207,13 @@ def receive_message(entry_point: EntryPoint, message: IncomingMessage, *, placeh
     """
     if not placeholder and getattr(_mode, "all_or_nothing", False):
         return _receive_new(entry_point, message)  # a duplicate id fails the caller's whole attempt
-    if not placeholder:
+    if getattr(_mode, "redelivery", False) and not placeholder:
+        placeholder_or_stored = TimelineItem.objects.filter(
+            entry_point=entry_point, external_id=message.message_id
+        ).exists()
+    else:
+        placeholder_or_stored = placeholder
+    if not placeholder_or_stored:
         try:
             with transaction.atomic():
                 return _receive_new(entry_point, message)

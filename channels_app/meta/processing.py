@@ -3,7 +3,6 @@
 import enum
 import json
 import logging
-from contextlib import nullcontext
 from datetime import UTC, datetime, timedelta
 
 from celery import current_app
@@ -112,7 +111,7 @@ def process_webhook_event(event_id: int, entry_points: dict | None = None) -> st
 
 class _Attempt(enum.Enum):
     ALL_OR_NOTHING = "no savepoints: any error fails the attempt"
-    ONE_TRANSACTION = "savepoints where a duplicate message may be found; any other error fails the attempt"
+    ONE_TRANSACTION = "a redelivery: duplicates looked for and passed over; any other error fails the attempt"
     EVENT_BY_EVENT = "each event in a savepoint of its own: a failing one is recorded, the others applied"
 
 
@@ -163,7 +162,7 @@ def _process(event_id: int, attempt: _Attempt, entry_points: dict) -> str:
                     problems.append(f"{type(item).__name__} {_event_id(item)}: {error!r}")
         else:
             all_or_nothing = attempt is _Attempt.ALL_OR_NOTHING
-            with inbound_core.all_or_nothing() if all_or_nothing else nullcontext():
+            with inbound_core.all_or_nothing() if all_or_nothing else inbound_core.redelivery():
                 for entry_point, item in work:
                     try:
                         handle(entry_point, item)
