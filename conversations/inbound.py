@@ -205,21 +205,21 @@ def receive_message(entry_point: EntryPoint, message: IncomingMessage, *, placeh
     placeholder (a deletion that overtook its message) neither counts as the
     customer's latest message nor notifies anyone.
     """
-    if not placeholder and getattr(_mode, "all_or_nothing", False):
+    if placeholder:
+        return _receive_known(entry_point, message, placeholder)
+    if getattr(_mode, "all_or_nothing", False):
         return _receive_new(entry_point, message)  # a duplicate id fails the caller's whole attempt
-    if getattr(_mode, "redelivery", False) and not placeholder:
-        placeholder_or_stored = TimelineItem.objects.filter(
-            entry_point=entry_point, external_id=message.message_id
-        ).exists()
-    else:
-        placeholder_or_stored = placeholder
-    if not placeholder_or_stored:
+    if not (getattr(_mode, "redelivery", False) and _is_stored(entry_point, message.message_id)):
         try:
             with transaction.atomic():
                 return _receive_new(entry_point, message)
         except IntegrityError:
             pass  # its id is there already: a redelivery, or a deletion that overtook it
     return _receive_known(entry_point, message, placeholder)
+
+
+def _is_stored(entry_point: EntryPoint, message_id: str) -> bool:
+    return TimelineItem.objects.filter(entry_point=entry_point, external_id=message_id).exists()
 
 
 def _active_conversation(entry_point: EntryPoint, customer_id: str) -> Conversation | None:
@@ -257,8 +257,9 @@ def _new_customer(entry_point: EntryPoint, message: IncomingMessage) -> tuple[Cu
 
     Inside `receive_message`'s savepoint (or an `all_or_nothing` attempt): if
     another worker creates the same identity at the same moment, the unique
-    constraint fails this attempt and the message is stored again the careful way. Nobody else can see this
-    customer yet, so the conversation needs no lock and no second look.
+    constraint fails this attempt and the message is stored again the careful
+    way. Nobody else can see this customer yet, so the conversation needs no
+    lock and no second look.
     """
     customer = _customer_of_new_identity(entry_point, message)
     identity = CustomerIdentity.objects.create(
