@@ -1,7 +1,6 @@
 """Send events to groups of sockets from synchronous code (views, services, Celery tasks)."""
 
 import asyncio
-import logging
 import os
 import threading
 
@@ -10,12 +9,8 @@ from channels.layers import InMemoryChannelLayer, get_channel_layer
 
 from .layers import DatabaseChannelLayer, store_event
 
-logger = logging.getLogger(__name__)
-
 # How long a publish may wait for the layer (Redis) before it gives up; pages catch up anyway.
 PUBLISH_TIMEOUT_SECONDS = 5
-# Publishes handed to the loop and not finished yet (publish_soon); more are dropped while Redis is slow.
-MAX_PUBLISHES_IN_FLIGHT = 1000
 
 
 def publish(group: str, message: dict) -> None:
@@ -39,22 +34,6 @@ def publish_many(sends: list[tuple[str, dict]]) -> None:
     _publisher.send(layer, sends)
 
 
-def publish_soon(sends: list[tuple[str, dict]]) -> None:
-    """publish_many without waiting for Redis: for announcements a page also catches up on by itself.
-
-    A worker announcing every conversation it changed waited a Redis round trip
-    for each (about a tenth of an inbound message's time); the event loop's
-    thread now sends while the worker goes on. Errors are logged, not raised.
-    """
-    layer = get_channel_layer()
-    if layer is None or not sends:
-        return
-    if isinstance(layer, (DatabaseChannelLayer, InMemoryChannelLayer)):
-        publish_many(sends)
-        return
-    _publisher.send_soon(layer, sends)
-
-
 async def _group_send_all(layer, sends):
     for group, message in sends:
         await layer.group_send(group, message)
@@ -73,7 +52,6 @@ class _Publisher:
         self._lock = threading.Lock()
         self._loop = None
         self._pid = None
-        self._in_flight = 0
 
     def loop(self) -> asyncio.AbstractEventLoop:
         with self._lock:
@@ -86,22 +64,6 @@ class _Publisher:
     def send(self, layer, sends) -> None:
         future = asyncio.run_coroutine_threadsafe(_group_send_all(layer, sends), self.loop())
         future.result(PUBLISH_TIMEOUT_SECONDS)
-
-    def send_soon(self, layer, sends) -> None:
-        loop = self.loop()
-        with self._lock:
-            if self._in_flight >= MAX_PUBLISHES_IN_FLIGHT:
-                logger.warning("Live update dropped: %s publishes wait for the layer already", self._in_flight)
-                return
-            self._in_flight += 1
-        future = asyncio.run_coroutine_threadsafe(_group_send_all(layer, sends), loop)
-        future.add_done_callback(self._finished)
-
-    def _finished(self, future) -> None:
-        with self._lock:
-            self._in_flight -= 1
-        if not future.cancelled() and future.exception() is not None:
-            logger.error("Live update not published", exc_info=future.exception())
 
 
 _publisher = _Publisher()

@@ -6,7 +6,7 @@ from conversations import signals
 from conversations.models import Conversation
 
 from .groups import conversation_group, inbox_group
-from .publish import publish_soon
+from .publish import publish_many
 
 logger = logging.getLogger(__name__)
 
@@ -18,7 +18,7 @@ def on_conversation_changed(sender, conversation_id, inbox_id=None, **kwargs):
     groups = [inbox_group(inbox_id)] if inbox_id is not None else []
     groups.append(conversation_group(conversation_id))
     try:
-        publish_soon([(group, message) for group in groups])
+        publish_many([(group, message) for group in groups])
     except Exception:
         # Push is a convenience: pages catch up from their cursor; never fail the change itself.
         logger.exception("Could not publish the change of conversation %s", conversation_id)

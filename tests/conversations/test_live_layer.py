@@ -1,7 +1,5 @@
 """The database-relayed channel layer: an event written by any process reaches this process's sockets."""
 
-import threading
-
 import pytest
 from asgiref.sync import async_to_sync
 from channels.db import database_sync_to_async
@@ -54,7 +52,7 @@ def test_a_failing_publish_never_fails_the_change(monkeypatch):
     def broken(*args):
         raise ConnectionError("redis is down")
 
-    monkeypatch.setattr("conversations.live.receivers.publish_soon", broken)
+    monkeypatch.setattr("conversations.live.receivers.publish_many", broken)
     on_conversation_changed(sender=None, conversation_id=conversation.pk)
 
 
@@ -127,72 +125,3 @@ def test_a_worker_publishes_through_one_event_loop_of_its_own(redis_layer):
     assert asyncio.run(receive_all()) == [*range(31), 30]
     assert threading.active_count() <= threads_before + 1
     assert [thread.name for thread in threading.enumerate()].count("live-publisher") == 1
-
-
-class HeldLayer:
-    """A layer whose sends wait until the test lets them go (`release`), as a slow Redis would."""
-
-    def __init__(self, fail=False):
-        self.fail = fail
-        self.release = threading.Event()
-        self.done = threading.Event()
-        self.sent = []
-
-    async def group_send(self, group, message):
-        import asyncio
-
-        await asyncio.get_running_loop().run_in_executor(None, self.release.wait, 5)
-        if self.fail:
-            self.done.set()
-            raise ConnectionError("redis is down")
-        self.sent.append((group, message))
-        self.done.set()
-
-
-@pytest.fixture
-def held_layer(monkeypatch):
-    layer = HeldLayer()
-    monkeypatch.setattr("conversations.live.publish.get_channel_layer", lambda: layer)
-    return layer
-
-
-def test_an_announcement_does_not_wait_for_the_layer(held_layer):
-    from conversations.live.publish import publish_soon
-
-    publish_soon([("inbox.1", {"type": "conversation.changed", "conversation_id": 7})])
-
-    assert held_layer.sent == []  # returned while the layer still holds the send
-    held_layer.release.set()
-    assert held_layer.done.wait(5)
-    assert held_layer.sent == [("inbox.1", {"type": "conversation.changed", "conversation_id": 7})]
-
-
-def test_announcements_beyond_the_limit_in_flight_are_dropped(held_layer, monkeypatch, caplog):
-    from conversations.live import publish
-
-    monkeypatch.setattr(publish, "MAX_PUBLISHES_IN_FLIGHT", 1)
-
-    publish.publish_soon([("inbox.1", {"type": "conversation.changed", "conversation_id": 1})])
-    publish.publish_soon([("inbox.1", {"type": "conversation.changed", "conversation_id": 2})])
-    held_layer.release.set()
-    assert held_layer.done.wait(5)
-
-    assert [message["conversation_id"] for _, message in held_layer.sent] == [1]
-    assert "Live update dropped" in caplog.text
-
-
-def test_a_failed_announcement_is_logged_not_raised(monkeypatch, caplog):
-    from conversations.live import publish
-
-    layer = HeldLayer(fail=True)
-    layer.release.set()
-    monkeypatch.setattr(publish, "get_channel_layer", lambda: layer)
-    finished = threading.Event()
-    original = publish._publisher._finished
-    monkeypatch.setattr(publish._publisher, "_finished", lambda future: (original(future), finished.set()))
-
-    publish.publish_soon([("inbox.1", {"type": "conversation.changed", "conversation_id": 1})])
-
-    assert finished.wait(5)
-    assert "Live update not published" in caplog.text
-    assert publish._publisher._in_flight == 0
