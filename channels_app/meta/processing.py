@@ -6,7 +6,7 @@ import logging
 from datetime import UTC, datetime, timedelta
 
 from celery import current_app
-from django.db import IntegrityError, OperationalError, transaction
+from django.db import IntegrityError, OperationalError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -121,10 +121,10 @@ class _EventFailed(Exception):
 
 def _process(event_id: int, attempt: _Attempt, entry_points: dict) -> str:
     with transaction.atomic():
-        event = WebhookEvent.objects.select_for_update().filter(pk=event_id).first()
-        if event is None or event.status in (WebhookEvent.Status.PROCESSED, WebhookEvent.Status.IGNORED):
-            return event.status if event else "missing"
-        event.attempts += 1
+        event = _take(event_id)
+        if event is None:
+            status = WebhookEvent.objects.filter(pk=event_id).values_list("status", flat=True).first()
+            return status or "missing"
         try:
             payload = json.loads(event.body)
             obj = payload.get("object") if isinstance(payload, dict) else None
@@ -183,7 +183,27 @@ def _event_id(item) -> str:
     return getattr(item, "mid", "") or getattr(item, "message_id", "") or ""
 
 
+def _take(event_id: int) -> WebhookEvent | None:
+    """Lock the stored delivery, count the attempt and mark it processed; None if it is gone or done.
+
+    One statement where a SELECT ... FOR UPDATE and an UPDATE at the end were two: a
+    delivery is usually processed with nothing to note, and if this attempt fails, its
+    rollback takes the mark back with everything else. `_finish` writes any other outcome.
+    """
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    processed, ignored = WebhookEvent.Status.PROCESSED, WebhookEvent.Status.IGNORED
+    taken = WebhookEvent.objects.raw(
+        'UPDATE "channels_app_webhookevent" SET status = %s, attempts = attempts + 1, last_error = %s, '
+        "processed_at = %s WHERE id = %s AND status NOT IN (%s, %s) "
+        "RETURNING id, object, body, status, attempts, last_error",
+        [processed, "", now, event_id, processed, ignored],
+    )
+    return next(iter(taken), None)
+
+
 def _finish(event: WebhookEvent, status: str, message: str) -> str:
+    if status == WebhookEvent.Status.PROCESSED and not message:
+        return status  # as `_take` marked it
     event.status = status
     event.last_error = message[:MAX_ERROR_LENGTH]
     event.processed_at = timezone.now()

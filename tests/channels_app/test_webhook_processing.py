@@ -97,6 +97,24 @@ def test_redelivery_adds_nothing(account):
     assert Conversation.objects.count() == 1
 
 
+def test_a_processed_delivery_records_its_attempt_and_when(account):
+    with time_machine.travel(datetime(2026, 3, 2, 12, 0, tzinfo=UTC), tick=False):
+        event = deliver(load("text_message"))
+
+    assert (event.status, event.attempts, event.last_error) == (WebhookEvent.Status.PROCESSED, 1, "")
+    assert event.processed_at == datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
+
+
+def test_a_processed_delivery_is_not_applied_again(account):
+    event = deliver(load("text_message"))
+
+    assert webhooks.process_webhook_event(event.pk) == WebhookEvent.Status.PROCESSED
+
+    event.refresh_from_db()
+    assert event.attempts == 1
+    assert webhooks.process_webhook_event(event.pk + 1000) == "missing"
+
+
 def test_processing_the_same_stored_event_twice_adds_nothing(account):
     event = deliver(load("text_message"))
     WebhookEvent.objects.filter(pk=event.pk).update(status=WebhookEvent.Status.RECEIVED)

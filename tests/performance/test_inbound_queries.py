@@ -82,7 +82,7 @@ def test_a_new_customers_first_message(configured):
     count = queries_to_process(message(1))
 
     assert TimelineItem.objects.filter(kind=TimelineItem.Kind.CUSTOMER_MESSAGE).count() == 1
-    assert count <= 13, count
+    assert count <= 12, count
 
 
 @time_machine.travel(MONDAY_NOON, tick=False)
@@ -92,7 +92,7 @@ def test_a_follow_up_message(configured):
     count = queries_to_process(message(2))
 
     assert TimelineItem.objects.filter(kind=TimelineItem.Kind.CUSTOMER_MESSAGE).count() == 2
-    assert count <= 6, count
+    assert count <= 5, count
 
 
 @time_machine.travel(MONDAY_NOON, tick=False)
@@ -107,4 +107,4 @@ def test_a_redelivered_batch_of_four_messages(configured):
     count = queries_to_process(again)
 
     assert TimelineItem.objects.filter(kind=TimelineItem.Kind.CUSTOMER_MESSAGE).count() == 4
-    assert count <= 15, count
+    assert count <= 14, count
