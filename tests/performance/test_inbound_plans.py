@@ -11,7 +11,7 @@ from django.test.utils import CaptureQueriesContext
 
 from conversations import inbound
 from conversations.models import Conversation, Customer, CustomerIdentity
-from tests.factories import make_entry_point
+from tests.factories import make_entry_point, make_inbox
 
 pytestmark = pytest.mark.django_db
 
@@ -33,12 +33,16 @@ def rows_read_from(table: str, sql: str) -> int:
 
 def test_a_follow_up_reads_only_its_customers_conversation(postgres):
     entry_point = make_entry_point()
-    customers = Customer.objects.bulk_create(Customer(name=f"Customer {n}") for n in range(300))
+    # Enough rows that a plan through the Entry Point index is chosen if the query allows one.
+    customers = Customer.objects.bulk_create(Customer(name=f"Customer {n}") for n in range(1000))
     CustomerIdentity.objects.bulk_create(
         CustomerIdentity(customer=customer, entry_point=entry_point, external_id=f"IGSID{n}")
         for n, customer in enumerate(customers)
     )
-    Conversation.objects.bulk_create(Conversation(customer=customer, entry_point=entry_point) for customer in customers)
+    inbox = make_inbox()
+    Conversation.objects.bulk_create(
+        Conversation(customer=customer, entry_point=entry_point, inbox=inbox) for customer in customers
+    )
 
     with CaptureQueriesContext(connection) as captured:
         found = inbound._active_conversation(entry_point, "IGSID150")
