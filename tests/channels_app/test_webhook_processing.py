@@ -21,6 +21,7 @@ from conversations.models import (
     Customer,
     CustomerIdentity,
     CustomerReaction,
+    LiveEvent,
     OutboundMessage,
     TimelineItem,
 )
@@ -451,6 +452,24 @@ def test_a_new_customers_profile_is_fetched_once(account, public_dns):
     assert (customer.name, customer.username) == ("Maya Lopez", "maya.lopez")
     assert customer.profile_picture.read() == b"jpeg"
     assert "access_token=page-token-secret" in responses.calls[0].request.url
+
+
+@responses.activate
+@pytest.mark.django_db(transaction=True)
+def test_a_fetched_profile_tells_the_customers_inbox(account, settings):
+    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "conversations.live.layers.DatabaseChannelLayer"}}
+    deliver(load("text_message"))
+    conversation = Conversation.objects.get()
+    responses.get(f"https://graph.facebook.com/v23.0/{CUSTOMER_IGSID}", json={"name": "Maya Lopez"})
+    LiveEvent.objects.all().delete()
+
+    with CaptureQueriesContext(connection) as captured:
+        assert fetch_profile(CustomerIdentity.objects.get().pk) is True
+
+    groups = set(LiveEvent.objects.values_list("group", flat=True))
+    assert groups == {f"inbox.{conversation.inbox_id}", f"conversation.{conversation.pk}"}
+    # The inbox came with the customer's conversations, not from a look-up of its own.
+    assert not [query for query in captured if 'SELECT "conversations_conversation"."inbox_id"' in query["sql"]]
 
 
 @responses.activate
