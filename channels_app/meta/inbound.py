@@ -264,5 +264,6 @@ def save_profile(customer, name: str, picture_url: str, username: str = "") -> N
         except MediaError as error:
             logger.info("Profile picture of customer %s not stored: %s", customer.pk, error)
     customer.save()
-    for conversation_id in customer.conversations.values_list("pk", flat=True):
-        Conversation.touch(conversation_id)
+    # Their inboxes with them: the live update then needs no look-up per conversation.
+    for conversation_id, inbox_id in customer.conversations.values_list("pk", "inbox_id"):
+        Conversation.touch(conversation_id, inbox_id=inbox_id)

@@ -1,15 +1,17 @@
 """Processing stored webhook deliveries: parse, find the Entry Point, hand events on."""
 
+import enum
 import json
 import logging
 from datetime import UTC, datetime, timedelta
 
 from celery import current_app
-from django.db import OperationalError, transaction
+from django.db import IntegrityError, OperationalError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
 from channels_app.models import EntryPoint
+from conversations import inbound as inbound_core
 
 from . import inbound, messenger_inbound, messenger_parser, parser, whatsapp_inbound, whatsapp_parser
 from .dispatch import publish_in_batches
@@ -78,33 +80,51 @@ def _address(obj: str, entry, item) -> str:
     return entry.account_id
 
 
-def process_webhook_event(event_id: int) -> str:
+def process_webhook_event(event_id: int, entry_points: dict | None = None) -> str:
     """Apply a stored delivery. Returns its final status.
 
-    First all its events in one transaction, the cheap way. If one of them
-    fails, that attempt is rolled back whole and the delivery is applied again
-    with each event in its own savepoint, so one poison event is recorded with
-    its error and does not stop the others. Applying is idempotent (Meta's mid is
-    unique per Entry Point), so a re-run or a redelivery adds nothing.
+    `entry_points` (optional) keeps the Entry Points found, for the next deliveries of the
+    same task: most deliveries name the same few, and the task takes well under a second.
+
+    First all its events in one transaction without a savepoint, the cheap way
+    for a first delivery. If one of them finds its message stored already (a
+    redelivery), that attempt is rolled back whole and the delivery applied again
+    in one transaction whose savepoints let a duplicate pass. If an event fails,
+    the delivery is applied again with each event in its own savepoint, so one
+    poison event is recorded with its error and does not stop the others.
+    Applying is idempotent (Meta's mid is unique per Entry Point), so a re-run or
+    a redelivery adds nothing.
     """
+    entry_points = {} if entry_points is None else entry_points
     try:
-        return _process(event_id, isolate_events=False)
+        return _process(event_id, _Attempt.ALL_OR_NOTHING, entry_points)
     except OperationalError:
         raise  # the database's trouble, not the events': the task retries the delivery
+    except _EventFailed as failure:
+        if not isinstance(failure.__cause__, IntegrityError):
+            return _process(event_id, _Attempt.EVENT_BY_EVENT, entry_points)
+    try:
+        return _process(event_id, _Attempt.ONE_TRANSACTION, entry_points)
     except _EventFailed:
-        return _process(event_id, isolate_events=True)
+        return _process(event_id, _Attempt.EVENT_BY_EVENT, entry_points)
+
+
+class _Attempt(enum.Enum):
+    ALL_OR_NOTHING = "no savepoints: any error fails the attempt"
+    ONE_TRANSACTION = "a redelivery: duplicates looked for and passed over; any other error fails the attempt"
+    EVENT_BY_EVENT = "each event in a savepoint of its own: a failing one is recorded, the others applied"
 
 
 class _EventFailed(Exception):
-    """An event failed on the cheap path; the delivery is applied again event by event."""
+    """An event failed on a cheap attempt; the delivery is applied again a more careful way."""
 
 
-def _process(event_id: int, isolate_events: bool) -> str:
+def _process(event_id: int, attempt: _Attempt, entry_points: dict) -> str:
     with transaction.atomic():
-        event = WebhookEvent.objects.select_for_update().filter(pk=event_id).first()
-        if event is None or event.status in (WebhookEvent.Status.PROCESSED, WebhookEvent.Status.IGNORED):
-            return event.status if event else "missing"
-        event.attempts += 1
+        event = _take(event_id)
+        if event is None:
+            status = WebhookEvent.objects.filter(pk=event_id).values_list("status", flat=True).first()
+            return status or "missing"
         try:
             payload = json.loads(event.body)
             obj = payload.get("object") if isinstance(payload, dict) else None
@@ -113,27 +133,24 @@ def _process(event_id: int, isolate_events: bool) -> str:
         except (ValueError, parser.PayloadError) as error:
             return _finish(event, WebhookEvent.Status.FAILED, f"Unreadable delivery: {error}")
 
-        applied, problems, notes = 0, [], []
+        applied, problems, notes, work = 0, [], [], []
         for entry in delivery.entries:
             notes.extend(f"{ignored.kind}: {ignored.reason}" for ignored in entry.ignored)
-            missing, found = set(), {}
+            missing = set()
             for item in sorted(entry.events, key=_when):
                 address = _address(delivery.object, entry, item)
-                if address not in found:
-                    found[address] = find_entry_point(delivery.object, address)
-                entry_point = found[address]
-                if entry_point is None:
+                key = (delivery.object, address)
+                if key not in entry_points:
+                    entry_points[key] = find_entry_point(delivery.object, address)
+                if entry_points[key] is None:
                     missing.add(address)
-                    continue
-                if not isolate_events:
-                    try:
-                        handle(entry_point, item)
-                    except OperationalError:
-                        raise
-                    except Exception as error:
-                        raise _EventFailed from error
-                    applied += 1
-                    continue
+                else:
+                    work.append((entry_points[key], item))
+            reason = NO_ENTRY_POINT.get(delivery.object, "No Entry Point for {}")
+            notes.extend(reason.format(address) for address in sorted(missing))
+
+        if attempt is _Attempt.EVENT_BY_EVENT:
+            for entry_point, item in work:
                 try:
                     with transaction.atomic():
                         handle(entry_point, item)
@@ -142,10 +159,18 @@ def _process(event_id: int, isolate_events: bool) -> str:
                     raise
                 except Exception as error:
                     logger.exception("Webhook %s: event %s failed", event.pk, type(item).__name__)
-                    mid = getattr(item, "mid", "") or getattr(item, "message_id", "")
-                    problems.append(f"{type(item).__name__} {mid}: {error!r}")
-            reason = NO_ENTRY_POINT.get(delivery.object, "No Entry Point for {}")
-            notes.extend(reason.format(address) for address in sorted(missing))
+                    problems.append(f"{type(item).__name__} {_event_id(item)}: {error!r}")
+        else:
+            all_or_nothing = attempt is _Attempt.ALL_OR_NOTHING
+            with inbound_core.all_or_nothing() if all_or_nothing else inbound_core.redelivery():
+                for entry_point, item in work:
+                    try:
+                        handle(entry_point, item)
+                    except OperationalError:
+                        raise
+                    except Exception as error:
+                        raise _EventFailed from error
+                    applied += 1
 
         if problems:
             return _finish(event, WebhookEvent.Status.FAILED, "\n".join(problems + notes))
@@ -154,7 +179,31 @@ def _process(event_id: int, isolate_events: bool) -> str:
         return _finish(event, WebhookEvent.Status.PROCESSED, "\n".join(notes))
 
 
+def _event_id(item) -> str:
+    return getattr(item, "mid", "") or getattr(item, "message_id", "") or ""
+
+
+def _take(event_id: int) -> WebhookEvent | None:
+    """Lock the stored delivery, count the attempt and mark it processed; None if it is gone or done.
+
+    One statement where a SELECT ... FOR UPDATE and an UPDATE at the end were two: a
+    delivery is usually processed with nothing to note, and if this attempt fails, its
+    rollback takes the mark back with everything else. `_finish` writes any other outcome.
+    """
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    processed, ignored = WebhookEvent.Status.PROCESSED, WebhookEvent.Status.IGNORED
+    taken = WebhookEvent.objects.raw(
+        'UPDATE "channels_app_webhookevent" SET status = %s, attempts = attempts + 1, last_error = %s, '
+        "processed_at = %s WHERE id = %s AND status NOT IN (%s, %s) "
+        "RETURNING id, object, body, status, attempts, last_error",
+        [processed, "", now, event_id, processed, ignored],
+    )
+    return next(iter(taken), None)
+
+
 def _finish(event: WebhookEvent, status: str, message: str) -> str:
+    if status == WebhookEvent.Status.PROCESSED and not message:
+        return status  # as `_take` marked it
     event.status = status
     event.last_error = message[:MAX_ERROR_LENGTH]
     event.processed_at = timezone.now()

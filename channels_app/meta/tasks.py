@@ -35,10 +35,10 @@ def process_webhook_event(self, event_id):
 @shared_task(acks_late=True, name="channels_app.tasks.process_webhook_events")
 def process_webhook_events(event_ids):
     """Several stored deliveries published at once (channels_app.dispatch); each on its own."""
-    results = {}
+    results, entry_points = {}, {}
     for event_id in event_ids:
         try:
-            results[event_id] = processing.process_webhook_event(event_id)
+            results[event_id] = processing.process_webhook_event(event_id, entry_points)
         except OperationalError:
             # Database trouble: this one goes on alone, with its own bounded retries.
             results[event_id] = "retrying"

@@ -50,7 +50,11 @@ class CustomerIdentity(models.Model):
     """The id a customer has at one Entry Point (for Instagram: the IGSID)."""
 
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="identities")
-    entry_point = models.ForeignKey("channels_app.EntryPoint", on_delete=models.PROTECT, related_name="identities")
+    # No index of its own: the unique (entry_point, external_id) index serves look-ups by Entry Point, and a
+    # second one let PostgreSQL, on tables not analyzed yet, find one identity by reading all at the Entry Point.
+    entry_point = models.ForeignKey(
+        "channels_app.EntryPoint", on_delete=models.PROTECT, related_name="identities", db_index=False
+    )
     external_id = models.CharField(max_length=100)
     created_at = models.DateTimeField(default=timezone.now)
     # What the provider told about how the customer came (a Messenger referral: m.me link, ad).

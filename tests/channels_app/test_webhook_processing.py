@@ -1,3 +1,4 @@
+import copy
 import json
 import threading
 from datetime import UTC, datetime, timedelta
@@ -7,6 +8,7 @@ import pytest
 import responses
 import time_machine
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from channels_app.meta import inbound
@@ -19,6 +21,7 @@ from conversations.models import (
     Customer,
     CustomerIdentity,
     CustomerReaction,
+    LiveEvent,
     OutboundMessage,
     TimelineItem,
 )
@@ -93,6 +96,24 @@ def test_redelivery_adds_nothing(account):
     assert second.status == WebhookEvent.Status.PROCESSED
     assert TimelineItem.objects.count() == 1
     assert Conversation.objects.count() == 1
+
+
+def test_a_processed_delivery_records_its_attempt_and_when(account):
+    with time_machine.travel(datetime(2026, 3, 2, 12, 0, tzinfo=UTC), tick=False):
+        event = deliver(load("text_message"))
+
+    assert (event.status, event.attempts, event.last_error) == (WebhookEvent.Status.PROCESSED, 1, "")
+    assert event.processed_at == datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
+
+
+def test_a_processed_delivery_is_not_applied_again(account):
+    event = deliver(load("text_message"))
+
+    assert webhooks.process_webhook_event(event.pk) == WebhookEvent.Status.PROCESSED
+
+    event.refresh_from_db()
+    assert event.attempts == 1
+    assert webhooks.process_webhook_event(event.pk + 1000) == "missing"
 
 
 def test_processing_the_same_stored_event_twice_adds_nothing(account):
@@ -308,6 +329,31 @@ def test_a_batched_delivery_applies_every_message_in_timestamp_order(account):
     assert list(first_customer.items.values_list("text", flat=True)) == ["first", "second"]
 
 
+@pytest.mark.django_db(transaction=True)
+def test_a_first_delivery_is_applied_without_savepoints(account):
+    with CaptureQueriesContext(connection) as captured:
+        event = deliver(load("batched"))
+
+    assert event.status == WebhookEvent.Status.PROCESSED
+    assert items().count() == 3
+    assert not [query for query in captured if "SAVEPOINT" in query["sql"].upper()]
+
+
+def test_a_delivery_repeating_a_stored_message_stores_it_once_and_applies_the_rest(account):
+    payload = load("batched")
+    first = copy.deepcopy(payload)
+    first["entry"] = first["entry"][:1]
+    first["entry"][0]["messaging"] = first["entry"][0]["messaging"][:1]
+    deliver(first)
+
+    event = deliver(payload)
+
+    assert event.status == WebhookEvent.Status.PROCESSED
+    assert event.attempts == 1
+    mids = [item["message"]["mid"] for entry in payload["entry"] for item in entry["messaging"]]
+    assert sorted(items().values_list("external_id", flat=True)) == sorted(mids)
+
+
 def test_messenger_deliveries_without_a_messenger_page_are_ignored_with_the_reason(account):
     # The Page's Instagram account is connected, but Messenger is not: nothing goes to Instagram's Entry Point.
     event = deliver(load("messenger_text"))
@@ -406,6 +452,24 @@ def test_a_new_customers_profile_is_fetched_once(account, public_dns):
     assert (customer.name, customer.username) == ("Maya Lopez", "maya.lopez")
     assert customer.profile_picture.read() == b"jpeg"
     assert "access_token=page-token-secret" in responses.calls[0].request.url
+
+
+@responses.activate
+@pytest.mark.django_db(transaction=True)
+def test_a_fetched_profile_tells_the_customers_inbox(account, settings):
+    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "conversations.live.layers.DatabaseChannelLayer"}}
+    deliver(load("text_message"))
+    conversation = Conversation.objects.get()
+    responses.get(f"https://graph.facebook.com/v23.0/{CUSTOMER_IGSID}", json={"name": "Maya Lopez"})
+    LiveEvent.objects.all().delete()
+
+    with CaptureQueriesContext(connection) as captured:
+        assert fetch_profile(CustomerIdentity.objects.get().pk) is True
+
+    groups = set(LiveEvent.objects.values_list("group", flat=True))
+    assert groups == {f"inbox.{conversation.inbox_id}", f"conversation.{conversation.pk}"}
+    # The inbox came with the customer's conversations, not from a look-up of its own.
+    assert not [query for query in captured if 'SELECT "conversations_conversation"."inbox_id"' in query["sql"]]
 
 
 @responses.activate
@@ -582,10 +646,10 @@ def test_a_published_batch_applies_each_delivery_and_a_poison_one_fails_alone(ac
     poison = WebhookEvent.objects.create(object="instagram", body=json.dumps(load("image_message")))
     real = webhooks.process_webhook_event
 
-    def process(event_id):
+    def process(event_id, entry_points=None):
         if event_id == poison.pk:
             raise KeyError("unexpected")
-        return real(event_id)
+        return real(event_id, entry_points)
 
     with mock.patch("channels_app.meta.processing.process_webhook_event", side_effect=process):
         results = process_webhook_events.apply(args=([poison.pk, good.pk],)).result
@@ -595,6 +659,21 @@ def test_a_published_batch_applies_each_delivery_and_a_poison_one_fails_alone(ac
     assert poison.status == WebhookEvent.Status.FAILED
     assert "KeyError" in poison.last_error
     assert items().get().text == "Hi, where is my order?"
+
+
+def test_a_batch_looks_each_entry_point_up_once(account):
+    from channels_app.meta.tasks import process_webhook_events
+
+    deliveries = [load("text_message"), load("image_message"), load("batched")]
+    events = [WebhookEvent.objects.create(object="instagram", body=json.dumps(payload)) for payload in deliveries]
+
+    with CaptureQueriesContext(connection) as captured:
+        results = process_webhook_events.apply(args=([event.pk for event in events],)).result
+
+    assert set(results.values()) == {"processed"}
+    lookups = [query for query in captured if 'FROM "channels_app_entrypoint"' in query["sql"]]
+    by_address = [query for query in lookups if IG_ACCOUNT_ID in query["sql"]]
+    assert len(by_address) == 1
 
 
 def test_a_batch_hands_a_delivery_hit_by_a_database_error_to_its_own_retrying_task(account):
