@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
     dependencies = [
         ("channels_app", "0010_phone_number_call_settings"),
-        ("conversations", "0014_change_feed"),
+        ("conversations", "0015_timeline_rev"),
     ]
 
     operations = [
