@@ -45,11 +45,12 @@ Printed per round: p50 / p95 / max and markers never seen (must be 0), the pages
 requests, CPU seconds used by uvicorn and by the workers; per mode the median
 and range across rounds; the per-pair ratio push / poll of p95 (median and range); the goal
 (push p95 < 1 s in every push round). For the last round of each mode, where the time goes,
-per marker: webhook acknowledged; queue wait (stored delivery → item created by a worker: the
-dispatcher's batching, the broker, the deliveries of the same batch before it);
-processing (item created → delivery marked processed, before the commit); then until the page
-asks (push: the socket's note, then waiting for a fetch already in flight; poll: waiting for
-the next poll); the changes request (start → end of answer, in the browser's Resource Timing);
+per marker: webhook acknowledged; queue wait (stored delivery → a worker takes it, marking it
+processed in the transaction that stores its items: the dispatcher's batching, the broker, the
+deliveries of the same batch before it); processing (taken → its item created); then until the
+page asks (the rest of the transaction and its commit; push: the socket's note, then waiting for
+a fetch already in flight or the spacing between fetches; poll: waiting for the next poll);
+the changes request (start → end of answer, in the browser's Resource Timing);
 and swap into the DOM (end of answer → marker seen).
 """
 
@@ -429,9 +430,11 @@ def where_the_time_goes(result, args):
         if fetch is None:
             continue
         parts["webhook acknowledged"].append(result["acks"].get(n, float("nan")))
-        parts["queue wait"].append(created - received)
-        parts["processing"].append(processed - created)
-        parts["until the page asks"].append(fetch[0] - processed)
+        # A worker marks the delivery processed as it takes it, in its transaction (the mark and the
+        # items commit together): stored -> taken -> item created -> (commit) -> the page asks.
+        parts["queue wait"].append(processed - received)
+        parts["processing"].append(created - processed)
+        parts["until the page asks"].append(fetch[0] - created)
         parts["changes request"].append(fetch[1] - fetch[0])
         parts["swap into the DOM"].append(seen - fetch[1])
     return parts
