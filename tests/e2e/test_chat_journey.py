@@ -140,23 +140,30 @@ def sign_in(context, base_url, email):
     return page
 
 
-def test_visitor_and_agent_chat_live_across_origins_and_a_restart(browser, app_server, company_site):
-    from playwright.sync_api import expect
-
+def acme_chat(app_server, company_site, agent, **widget_fields):
+    """Acme's website with the chat widget embedded, routed to a Chat inbox where `agent` is Available."""
     site_dir, site_url = company_site
-    agent = factories.make_user(email="ben@example.test", password=PASSWORD)
     factories.make_inbox(name="Chat", kind=Channel.Kind.CHAT, default=True, members=[agent])
     factories.make_available(agent, Channel.Kind.CHAT)
     entry_point = factories.make_entry_point(
         kind=EntryPoint.Kind.CHAT_WIDGET, channel_kind=Channel.Kind.CHAT, display_name="Acme chat"
     )
     widget = ChatWidget.objects.create(
-        entry_point=entry_point, name="Acme Support", allowed_origins=[site_url], greeting="Hi! Ask us anything."
+        entry_point=entry_point, name="Acme Support", allowed_origins=[site_url], **widget_fields
     )
     (site_dir / "index.html").write_text(
         "<!doctype html><title>Acme</title><h1>Acme shoes</h1>"
         f'<script src="{app_server.url}/chat/widget.js" data-entry-point="{widget.public_id}" async></script>'
     )
+    return widget
+
+
+def test_visitor_and_agent_chat_live_across_origins_and_a_restart(browser, app_server, company_site):
+    from playwright.sync_api import expect
+
+    _, site_url = company_site
+    agent = factories.make_user(email="ben@example.test", password=PASSWORD)
+    entry_point = acme_chat(app_server, company_site, agent, greeting="Hi! Ask us anything.").entry_point
 
     # The agent's inbox, live over its socket; from now on no poll may be made.
     agent_context = browser.new_context()
@@ -236,19 +243,11 @@ def test_the_agents_image_and_file_reach_the_visitors_widget(browser, app_server
 
     from sandbox.png import picture
 
-    site_dir, site_url = company_site
+    _, site_url = company_site
     SHOTS.mkdir(parents=True, exist_ok=True)
     agent = factories.make_user(email="ada@example.test", password=PASSWORD, first_name="Ada")
-    factories.make_inbox(name="Chat", kind=Channel.Kind.CHAT, default=True, members=[agent])
-    factories.make_available(agent, Channel.Kind.CHAT)
-    entry_point = factories.make_entry_point(
-        kind=EntryPoint.Kind.CHAT_WIDGET, channel_kind=Channel.Kind.CHAT, display_name="Acme chat"
-    )
-    widget = ChatWidget.objects.create(entry_point=entry_point, name="Acme Support", allowed_origins=[site_url])
-    (site_dir / "index.html").write_text(
-        "<!doctype html><title>Acme</title><h1>Acme shoes</h1>"
-        f'<script src="{app_server.url}/chat/widget.js" data-entry-point="{widget.public_id}" async></script>'
-    )
+    widget = acme_chat(app_server, company_site, agent)
+    entry_point = widget.entry_point
     image = picture("blue-sneakers", size=160)
     size_chart = b"%PDF-1.4\n1 0 obj\n<<>>\nendobj\n"
 
@@ -316,20 +315,9 @@ def test_a_visitor_who_left_an_address_emails_themselves_the_chat(browser, app_s
         threading.Thread(target=lambda: tasks.send_asked_transcript.apply(args=args), daemon=True).start()
 
     monkeypatch.setattr(consumers.current_app, "send_task", send_task)
-    site_dir, site_url = company_site
+    _, site_url = company_site
     agent = factories.make_user(email="ada@example.test", password=PASSWORD, first_name="Ada")
-    factories.make_inbox(name="Chat", kind=Channel.Kind.CHAT, default=True, members=[agent])
-    factories.make_available(agent, Channel.Kind.CHAT)
-    entry_point = factories.make_entry_point(
-        kind=EntryPoint.Kind.CHAT_WIDGET, channel_kind=Channel.Kind.CHAT, display_name="Acme chat"
-    )
-    widget = ChatWidget.objects.create(
-        entry_point=entry_point, name="Acme Support", allowed_origins=[site_url], ask_for_contact=True
-    )
-    (site_dir / "index.html").write_text(
-        "<!doctype html><title>Acme</title><h1>Acme shoes</h1>"
-        f'<script src="{app_server.url}/chat/widget.js" data-entry-point="{widget.public_id}" async></script>'
-    )
+    acme_chat(app_server, company_site, agent, ask_for_contact=True)
 
     visitor = browser.new_context().new_page()
     visitor.set_default_timeout(8000)

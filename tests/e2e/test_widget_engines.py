@@ -14,13 +14,11 @@ import subprocess
 
 import pytest
 
-from channels_app.chat.models import ChatWidget
-from channels_app.models import Channel, EntryPoint
 from conversations import outbound
 from conversations.models import TimelineItem
 from tests import factories
 from tests.conftest import REQUIRE_SERVICES, stop_process, wait_for
-from tests.e2e.test_chat_journey import app_server, company_site  # noqa: F401 (fixtures: the app under ASGI, another origin)
+from tests.e2e.test_chat_journey import acme_chat, app_server, company_site  # noqa: F401 (fixtures: the app under ASGI, another origin)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -197,18 +195,9 @@ def wait_for_widget(browser, check, what):
 
 
 def test_a_visitor_chats_by_keyboard(engine, app_server, company_site):  # noqa: F811 (the fixtures imported above)
-    site_dir, site_url = company_site
+    _, site_url = company_site
     agent = factories.make_user(email="ben@example.test", first_name="Ben")
-    factories.make_inbox(name="Chat", kind=Channel.Kind.CHAT, default=True, members=[agent])
-    factories.make_available(agent, Channel.Kind.CHAT)
-    entry_point = factories.make_entry_point(
-        kind=EntryPoint.Kind.CHAT_WIDGET, channel_kind=Channel.Kind.CHAT, display_name="Acme chat"
-    )
-    widget = ChatWidget.objects.create(entry_point=entry_point, name="Acme Support", allowed_origins=[site_url])
-    (site_dir / "index.html").write_text(
-        "<!doctype html><title>Acme</title><h1>Acme shoes</h1>"
-        f'<script src="{app_server.url}/chat/widget.js" data-entry-point="{widget.public_id}" async></script>'
-    )
+    entry_point = acme_chat(app_server, company_site, agent).entry_point
 
     # The launcher shows once the server accepted the site; Tab reaches it, Enter opens the chat.
     engine.goto(site_url)
