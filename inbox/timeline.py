@@ -39,11 +39,18 @@ def conversation_items(conversation: Conversation, before: int | None = None, li
     has_earlier = len(page) > limit
     page = list(reversed(page[:limit]))
     liked = {item.reply_to_id for item in page if item.kind == TimelineItem.Kind.AGENT_LIKE and item.reply_to_id}
-    _mark_customer_reactions(conversation, page)
-    reasons = outbound.queued_reasons(page, outbound.sending_state(conversation.entry_point))
-    for item in page:
-        item.queue_reason = reasons.get(item.pk, "")
+    _mark_for_display(conversation, page)
     return Timeline(items=page, has_earlier=has_earlier, liked_ids=liked)
+
+
+def _mark_for_display(conversation: Conversation, items) -> None:
+    """What an item shows beside its own fields: the customer's reaction, and a queued one's reason to wait
+    (the Entry Point's sending state is read only when something waits)."""
+    _mark_customer_reactions(conversation, items)
+    queued = [item for item in items if item.delivery_status == TimelineItem.Delivery.QUEUED]
+    reasons = outbound.queued_reasons(queued, outbound.sending_state(conversation.entry_point)) if queued else {}
+    for item in items:
+        item.queue_reason = reasons.get(item.pk, "")
 
 
 @dataclass
@@ -91,12 +98,7 @@ def timeline_delta(conversation: Conversation, known_ids, limit: int = TIMELINE_
             items.append(item)
         previous, previous_day = pk, occurred_at.date()
     refreshed = [wanted[pk] for pk in queued_ids if pk in wanted]
-    shown = items + refreshed
-    _mark_customer_reactions(conversation, shown)
-    queued = [item for item in shown if item.delivery_status == TimelineItem.Delivery.QUEUED]
-    reasons = outbound.queued_reasons(queued, outbound.sending_state(conversation.entry_point)) if queued else {}
-    for item in shown:
-        item.queue_reason = reasons.get(item.pk, "")
+    _mark_for_display(conversation, items + refreshed)
     return TimelineDelta(items=items, refreshed=refreshed)
 
 
