@@ -78,6 +78,39 @@ def _ids(values) -> list[int]:
     return [value for value in values if isinstance(value, int) and 0 < value < 2**63][:MAX_WATCHED]
 
 
+class _Spaced:
+    """Runs `action` at most once per `every()` seconds: at once when it last ran longer ago, else once
+    when the time is up, which covers every call meanwhile (the action does all there is at its moment)."""
+
+    def __init__(self, every, action):
+        self.every = every
+        self.action = action
+        self.last = 0.0
+        self.due = None
+
+    async def __call__(self):
+        if self.due is not None:
+            return
+        wait = self.last + self.every() - asyncio.get_running_loop().time()
+        if wait > 0:
+            self.due = asyncio.ensure_future(self._later(wait))
+        else:
+            await self._run()
+
+    async def _later(self, wait):
+        await asyncio.sleep(wait)
+        self.due = None
+        await self._run()
+
+    async def _run(self):
+        self.last = asyncio.get_running_loop().time()
+        await self.action()
+
+    def cancel(self):
+        if self.due is not None:
+            self.due.cancel()
+
+
 class InboxConsumer(AsyncJsonWebsocketConsumer):
     async def connect(self):
         user = self.scope.get("user")
@@ -89,10 +122,10 @@ class InboxConsumer(AsyncJsonWebsocketConsumer):
         # Set by the page: the item id its notifications start after, and the conversation it shows.
         self.notify_after = None
         self.viewing = None
-        self.notices_checked = 0.0
-        self.notices_due = None
-        self.note_sent = 0.0
-        self.note_due = None
+        # Both at most so often; a call meanwhile is covered by one run when the time is up.
+        self.look_for_notices = _Spaced(lambda: NOTICES_EVERY, self._send_notices)
+        self.tell_changed = _Spaced(lambda: NOTE_EVERY, self._send_changed)
+        self.changed_id = None  # the latest change's conversation, for the note
         self.heard = collections.deque(maxlen=64)  # the latest announcements (`change`) told
         for inbox_id in self.inbox_ids:
             await self.channel_layer.group_add(inbox_group(inbox_id), self.channel_name)
@@ -100,9 +133,9 @@ class InboxConsumer(AsyncJsonWebsocketConsumer):
         await self.send_json({"type": "hello"})
 
     async def disconnect(self, code):
-        for due in (getattr(self, "notices_due", None), getattr(self, "note_due", None)):
-            if due is not None:
-                due.cancel()
+        for spaced in (getattr(self, "look_for_notices", None), getattr(self, "tell_changed", None)):
+            if spaced is not None:
+                spaced.cancel()
         if getattr(self, "viewing", None) is not None:
             await _leave(self.scope["user"], self.viewing)
             await self._presence_changed(self.viewing)
@@ -180,35 +213,15 @@ class InboxConsumer(AsyncJsonWebsocketConsumer):
             if change in self.heard:
                 return  # the same announcement through the other group
             self.heard.append(change)
-        await self._tell_changed(event["conversation_id"])
-        if self.notify_after is None or self.notices_due is not None:
-            return  # the page takes no notices, or a look is due already
-        wait = self.notices_checked + NOTICES_EVERY - asyncio.get_running_loop().time()
-        if wait <= 0:
-            await self._send_notices()
-        else:
-            self.notices_due = asyncio.ensure_future(self._send_notices(after=wait))
+        self.changed_id = event["conversation_id"]
+        await self.tell_changed()
+        if self.notify_after is not None:  # else the page takes no notices
+            await self.look_for_notices()
 
-    async def _tell_changed(self, conversation_id, after: float = 0):
-        """A note to the page, at most one per NOTE_EVERY: one due later covers every change until then."""
-        if after:
-            await asyncio.sleep(after)
-            self.note_due = None
-        elif self.note_due is not None:
-            return
-        else:
-            wait = self.note_sent + NOTE_EVERY - asyncio.get_running_loop().time()
-            if wait > 0:
-                self.note_due = asyncio.ensure_future(self._tell_changed(conversation_id, after=wait))
-                return
-        self.note_sent = asyncio.get_running_loop().time()
-        await self.send_json({"type": "changed", "conversation_id": conversation_id})
+    async def _send_changed(self):
+        await self.send_json({"type": "changed", "conversation_id": self.changed_id})
 
-    async def _send_notices(self, after: float = 0):
-        if after:
-            await asyncio.sleep(after)
-        self.notices_due = None
-        self.notices_checked = asyncio.get_running_loop().time()
+    async def _send_notices(self):
         notices, self.notify_after = await _notices(self.scope["user"], self.inbox_ids, self.notify_after)
         if notices:
             await self.send_json({"type": "notify", "notices": notices, "after": self.notify_after})
