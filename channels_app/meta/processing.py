@@ -192,8 +192,9 @@ def _take(event_id: int) -> WebhookEvent | None:
     """
     now = connection.ops.adapt_datetimefield_value(timezone.now())
     processed, ignored = WebhookEvent.Status.PROCESSED, WebhookEvent.Status.IGNORED
+    table = connection.ops.quote_name(WebhookEvent._meta.db_table)
     taken = WebhookEvent.objects.raw(
-        'UPDATE "channels_app_webhookevent" SET status = %s, attempts = attempts + 1, last_error = %s, '
+        f"UPDATE {table} SET status = %s, attempts = attempts + 1, last_error = %s, "  # noqa: S608 (our own table)
         "processed_at = %s WHERE id = %s AND status NOT IN (%s, %s) "
         "RETURNING id, object, body, status, attempts, last_error",
         [processed, "", now, event_id, processed, ignored],
