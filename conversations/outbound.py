@@ -611,6 +611,13 @@ def _elapsed(started) -> float:
     return (timezone.now() - started).total_seconds()
 
 
+def _pending(entry_point_id: int):
+    """The Entry Point's messages still to send (or in doubt), oldest first: the next 500."""
+    return OutboundMessage.objects.filter(
+        entry_point_id=entry_point_id, status__in=[OutboundMessage.Status.QUEUED, OutboundMessage.Status.SENDING]
+    ).order_by("id")[:500]
+
+
 def _next_due(
     entry_point_id: int, sender: ChannelSender, busy: set[str] = frozenset()
 ) -> tuple[OutboundMessage | None, float | None]:
@@ -621,10 +628,7 @@ def _next_due(
     """
     now = timezone.now()
     blocked, earliest = set(busy), None
-    pending = OutboundMessage.objects.filter(
-        entry_point_id=entry_point_id, status__in=[OutboundMessage.Status.QUEUED, OutboundMessage.Status.SENDING]
-    ).order_by("id")[:500]
-    for message in pending:
+    for message in _pending(entry_point_id):
         if message.recipient_id in busy:
             continue
         if message.status == OutboundMessage.Status.SENDING:
@@ -649,14 +653,9 @@ def _has_due(entry_point_id: int) -> bool:
     blocks its customer, as it does until the drainer resolves it)."""
     now = timezone.now()
     blocked = set()
-    pending = (
-        OutboundMessage.objects.filter(
-            entry_point_id=entry_point_id, status__in=[OutboundMessage.Status.QUEUED, OutboundMessage.Status.SENDING]
-        )
-        .order_by("id")
-        .values_list("recipient_id", "status", "next_attempt_at")[:500]
-    )
-    for recipient_id, status, next_attempt_at in pending:
+    for recipient_id, status, next_attempt_at in _pending(entry_point_id).values_list(
+        "recipient_id", "status", "next_attempt_at"
+    ):
         if recipient_id in blocked:
             continue
         if status == OutboundMessage.Status.SENDING or next_attempt_at > now:
