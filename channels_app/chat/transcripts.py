@@ -85,11 +85,16 @@ def sender_address(conversation: Conversation, widget: ChatWidget) -> tuple[str,
     return formataddr((widget.name, from_address)), chosen.external_id
 
 
+def _seen_by_the_visitor(conversation: Conversation):
+    return conversation.items.filter(kind__in=SHOWN_KINDS, deleted_by_customer=False).exclude(
+        delivery_status__in=[TimelineItem.Delivery.QUEUED, TimelineItem.Delivery.FAILED]
+    )
+
+
 def transcript_items(conversation: Conversation) -> list[TimelineItem]:
     """What the visitor saw, oldest first: no notes, no status changes, nothing that never reached them."""
     return list(
-        conversation.items.filter(kind__in=SHOWN_KINDS, deleted_by_customer=False)
-        .exclude(delivery_status__in=[TimelineItem.Delivery.QUEUED, TimelineItem.Delivery.FAILED])
+        _seen_by_the_visitor(conversation)
         .select_related("author")
         .prefetch_related("attachments")
         .order_by("occurred_at", "pk")
@@ -171,16 +176,7 @@ ASK_EVERY = timedelta(minutes=10)
 
 def latest_conversation(visitor: ChatVisitor) -> Conversation | None:
     """The conversation the widget shows: the one going on, else the latest."""
-    entry_point_id = visitor.widget.entry_point_id
-    return (
-        Conversation.objects.filter(
-            entry_point_id=entry_point_id,
-            customer__identities__entry_point_id=entry_point_id,
-            customer__identities__external_id=visitor.visitor_id,
-        )
-        .order_by(F("closed_at").desc(nulls_first=True), "-opened_at")
-        .first()
-    )
+    return visitors.conversations_of(visitor).order_by(F("closed_at").desc(nulls_first=True), "-opened_at").first()
 
 
 def ask_for_transcript(visitor: ChatVisitor) -> Conversation:
@@ -191,7 +187,7 @@ def ask_for_transcript(visitor: ChatVisitor) -> Conversation:
     if not visitor.email:
         raise visitors.Refused("Leave your email address first, then ask again.")
     conversation = latest_conversation(visitor)
-    if conversation is None or not transcript_items(conversation):
+    if conversation is None or not _seen_by_the_visitor(conversation).exists():
         raise visitors.Refused("There is nothing to send yet: write to us first.")
     if not cache.add(_asked_key(visitor), True, timeout=int(ASK_EVERY.total_seconds())):
         minutes = int(ASK_EVERY.total_seconds() // 60)

@@ -214,16 +214,18 @@ def history(visitor: ChatVisitor, after: int | None = None) -> list[dict]:
     return [serialise(item) for item in sorted(merged.values(), key=lambda item: (item.occurred_at, item.pk))]
 
 
-def current_conversation(visitor: ChatVisitor) -> Conversation | None:
-    return (
-        Conversation.objects.filter(
-            entry_point_id=visitor.widget.entry_point_id,
-            customer__identities__entry_point_id=visitor.widget.entry_point_id,
-            customer__identities__external_id=visitor.visitor_id,
-        )
-        .exclude(status=Conversation.Status.CLOSED)
-        .first()
+def conversations_of(visitor: ChatVisitor):
+    """The visitor's conversations at their widget's Entry Point, closed ones too."""
+    entry_point_id = visitor.widget.entry_point_id
+    return Conversation.objects.filter(
+        entry_point_id=entry_point_id,
+        customer__identities__entry_point_id=entry_point_id,
+        customer__identities__external_id=visitor.visitor_id,
     )
+
+
+def current_conversation(visitor: ChatVisitor) -> Conversation | None:
+    return conversations_of(visitor).exclude(status=Conversation.Status.CLOSED).first()
 
 
 def _context(visitor: ChatVisitor) -> dict:
