@@ -9,7 +9,7 @@ from inbox.demo import seed_demo
 from inbox.models import User
 from tests.mail.helpers import make_email_address
 
-from .test_sandbox_journey import browser, sign_in  # noqa: F401 (the browser fixture)
+from .test_sandbox_journey import sign_in
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 SHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots" / "email"

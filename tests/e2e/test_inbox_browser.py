@@ -1,6 +1,5 @@
 """An agent works a conversation in Chromium; an agent of another inbox never sees it."""
 
-import os
 import re
 import time
 
@@ -15,19 +14,6 @@ from tests import factories
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 PASSWORD = "pw-for-tests-123"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
-
-
-@pytest.fixture
-def browser():
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        executable = "/usr/bin/chromium" if os.path.exists("/usr/bin/chromium") else None
-        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 def sign_in(browser, live_server, email):

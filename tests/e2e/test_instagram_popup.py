@@ -5,15 +5,9 @@ import os
 import pytest
 
 from tests.conftest import totp_code_for
+from tests.e2e.browsers import launch_chromium
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 def test_a_blocked_popup_is_explained_and_the_same_flow_offered_in_the_tab(live_server, admin_user):
@@ -21,7 +15,7 @@ def test_a_blocked_popup_is_explained_and_the_same_flow_offered_in_the_tab(live_
     from playwright.sync_api import expect, sync_playwright
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        browser = launch_chromium(playwright)
         page = browser.new_page()
         page.add_init_script("window.open = () => null")  # what a popup blocker does
         page.goto(f"{live_server.url}/accounts/login/?next=/settings/meta/instagramaccount/")

@@ -13,7 +13,7 @@ import pytest
 
 from channels_app.meta.models import MessengerPage
 from inbox.models import User
-from tests.e2e.test_sandbox_journey import browser, sandbox_app, sign_in  # noqa: F401 (fixtures)
+from tests.e2e.test_sandbox_journey import sandbox_app, sign_in  # noqa: F401 (fixtures)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 SHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"

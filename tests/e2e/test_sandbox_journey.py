@@ -5,7 +5,6 @@ Inbox; a customer writes from the simulator; an available agent sees it without
 reloading, replies and likes; the simulator shows the reply and the heart.
 """
 
-import os
 import re
 
 import pytest
@@ -17,13 +16,6 @@ from inbox.models import User
 from tests.conftest import purge_queues, start_worker, stop_process
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration, pytest.mark.django_db(transaction=True)]
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 @pytest.fixture
@@ -45,17 +37,6 @@ def sandbox_app(services, live_server, settings, tmp_path):
     )
     yield live_server.url
     stop_process(worker)
-
-
-@pytest.fixture
-def browser():
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 def sign_in(browser, base, email, password, next_path, totp_user=None):

@@ -3,7 +3,6 @@
 no serious or critical accessibility violation (axe-core). Then the calendar of holidays and the rows of a
 rule, driven with the mouse and the keyboard."""
 
-import os
 import re
 import shutil
 import subprocess
@@ -23,13 +22,6 @@ AXE_VERSION = "4.10.3"
 AXE_CACHE = ROOT / "var" / f"axe-core-{AXE_VERSION}" / "axe.min.js"
 LAPTOP = {"width": 1280, "height": 860}
 TABLETS = [{"width": 820, "height": 1180}, {"width": 1024, "height": 768}]
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 def axe_script() -> Path:
@@ -51,17 +43,6 @@ def axe_script() -> Path:
 
 def screenshot_name(url: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", url.removeprefix("/settings/").lower()).strip("-") or "home"
-
-
-@pytest.fixture
-def browser():
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 def sign_in(page, base_url, admin):

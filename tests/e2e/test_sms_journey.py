@@ -18,7 +18,7 @@ from inbox.demo import seed_demo
 from inbox.models import Inbox, InboxMembership, User
 from tests.conftest import purge_queues, start_worker, stop_process
 
-from .test_sandbox_journey import browser, sign_in  # noqa: F401 (the browser fixture)
+from .test_sandbox_journey import sign_in
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 SHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots" / "sms"

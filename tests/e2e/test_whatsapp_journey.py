@@ -21,16 +21,10 @@ from inbox.models import Inbox, User
 from sandbox.png import picture
 from tests import factories
 from tests.conftest import totp_code_for
-from tests.e2e.test_sandbox_journey import browser, sandbox_app, sign_in  # noqa: F401 (fixtures)
+from tests.e2e.browsers import launch_chromium
+from tests.e2e.test_sandbox_journey import sandbox_app, sign_in  # noqa: F401 (fixtures)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 SHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
 
 
@@ -66,7 +60,7 @@ def test_settings_pages_and_a_template_outside_the_window(live_server, admin_use
     )
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        browser = launch_chromium(playwright)
         page = browser.new_page(viewport={"width": 1440, "height": 900})
         page.set_default_timeout(8000)
         page.goto(f"{live_server.url}/accounts/login/?next=/settings/meta/messengerpage/")

@@ -1,6 +1,5 @@
 """The agents' workspace in Chromium: the customer pane, answers, topics and the keyboard."""
 
-import os
 import re
 import time
 from pathlib import Path
@@ -17,26 +16,7 @@ from tests.e2e.test_chat_journey import app_server  # noqa: F401 (fixture: the a
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 PASSWORD = "pw-for-tests-123"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 SCREENSHOTS = Path(settings.BASE_DIR) / "var" / "screens"
-
-
-@pytest.fixture
-def browser():
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        executable = "/usr/bin/chromium" if os.path.exists("/usr/bin/chromium") else None
-        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 def sign_in(browser, live_server, email):
